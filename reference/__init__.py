@@ -1,0 +1,1 @@
+"""Hugging Face CPU reference for GPT-OSS: checkpoints, tokenizers, captures."""

@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from reference.captures import LAYER_FIELDS, Captures, decode_phase
+
+
+def _filled(num_layers=2, batch=2, seq=5, hidden=8, experts=4, k=2, vocab=11):
+    captures = Captures(metadata={"model": "unit"})
+    for phase, s in (("prefill", seq), (decode_phase(0), 1)):
+        p = captures.phase(phase)
+        for i in range(num_layers):
+            layer = p.layer(i)
+            for name in LAYER_FIELDS:
+                shape = {"router_logits": (batch, s, experts), "topk_ids": (batch, s, k), "topk_weights": (batch, s, k)}
+                tensor = torch.randn(shape.get(name, (batch, s, hidden)))
+                layer[name] = tensor.long() if name == "topk_ids" else tensor
+        p.model["final_norm"] = torch.randn(batch, s, hidden)
+        p.model["logits"] = torch.randn(batch, s, vocab)
+    return captures
+
+
+def test_save_load_round_trip_keeps_order_values_and_dtypes(tmp_path):
+    captures = _filled()
+    captures.save(tmp_path / "c.safetensors")
+    loaded = Captures.load(tmp_path / "c.safetensors")
+    assert list(loaded.phases) == ["prefill", "decode_0"]
+    assert loaded.num_layers == 2
+    assert loaded.metadata["model"] == "unit"
+    for phase in captures.phases:
+        for i in range(2):
+            for name in LAYER_FIELDS:
+                torch.testing.assert_close(loaded.phases[phase].layers[i][name], captures.phases[phase].layers[i][name], rtol=0, atol=0)
+    assert loaded.phases["decode_0"].layers[1]["topk_ids"].dtype == torch.int64
+    assert loaded.phases["decode_0"].model["logits"].shape == (2, 1, 11)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_malformed_flat_key_is_rejected():
+    with pytest.raises(ValueError, match="prefill.layers.x"):
+        Captures.from_flat({"prefill.layers.x": torch.zeros(1)})

@@ -1,26 +1,12 @@
 import pytest
 import torch
 
-from reference.captures import LAYER_FIELDS, Captures, decode_phase
-
-
-def _filled(num_layers=2, batch=2, seq=5, hidden=8, experts=4, k=2, vocab=11):
-    captures = Captures(metadata={"model": "unit"})
-    for phase, s in (("prefill", seq), (decode_phase(0), 1)):
-        p = captures.phase(phase)
-        for i in range(num_layers):
-            layer = p.layer(i)
-            for name in LAYER_FIELDS:
-                shape = {"router_logits": (batch, s, experts), "topk_ids": (batch, s, k), "topk_weights": (batch, s, k)}
-                tensor = torch.randn(shape.get(name, (batch, s, hidden)))
-                layer[name] = tensor.long() if name == "topk_ids" else tensor
-        p.model["final_norm"] = torch.randn(batch, s, hidden)
-        p.model["logits"] = torch.randn(batch, s, vocab)
-    return captures
+from capture_factory import filled_captures
+from reference.captures import LAYER_FIELDS, Captures
 
 
 def test_save_load_round_trip_keeps_order_values_and_dtypes(tmp_path):
-    captures = _filled()
+    captures = filled_captures(vocab=11)
     captures.save(tmp_path / "c.safetensors")
     loaded = Captures.load(tmp_path / "c.safetensors")
     assert list(loaded.phases) == ["prefill", "decode_0"]

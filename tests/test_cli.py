@@ -16,7 +16,7 @@ def test_unknown_verb_is_one_line_exit_2(capsys):
 
 
 def test_bad_option_is_one_line_exit_2(capsys):
-    assert main(["make-model", "--no-such-flag"]) == 2
+    assert main(["make-model", "--preset", "tiny", "--out", "x", "--no-such-flag"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--no-such-flag" in err
 

@@ -1,0 +1,27 @@
+"""make-model: write a GPT-OSS checkpoint directory in the Hugging Face layout."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", required=True, help="tiny, 20b or 120b")
+    parser.add_argument("--layers", type=int, default=None, help="cut the depth to N layers (random weights)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random", action="store_true", help="tiny: random weights instead of the bundled trained model")
+    parser.add_argument("--out", required=True, type=Path, help="directory to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    from reference.checkpoint import config_hash, make_checkpoint
+    from reference.presets import get_preset
+
+    get_preset(args.preset)  # validates before any work
+    start = time.perf_counter()
+    out = make_checkpoint(args.preset, args.out, layers=args.layers, seed=args.seed, random=args.random)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    print(f"wrote {out} ({size / 2**20:.1f} MiB, config {config_hash(out)}) in {time.perf_counter() - start:.1f} s")
+    return 0

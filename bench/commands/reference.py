@@ -1,0 +1,66 @@
+"""reference: run the HF CPU reference on a prompt, save its captures, print a per-layer summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bench.errors import UserError
+
+DEFAULT_PROMPT = "How many r's in 'strawberry'?"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="checkpoint directory (default: $HF_MODEL, else the bundled tiny model)")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT, help=f"prompt text (default: {DEFAULT_PROMPT!r})")
+    parser.add_argument("--decode-steps", type=int, default=4, help="greedy decode steps after the prefill (default 4)")
+    parser.add_argument("--mode", choices=("whole", "stream"), default="whole",
+                        help="whole: HF whole-model forward; stream: one layer in memory at a time")
+    parser.add_argument("--no-cache", action="store_true", help="recompute even if cached captures exist")
+    parser.add_argument("--out", type=Path, default=None, help="directory for captures.safetensors and summary.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from reference.loader import load_tokenizer, resolve_model_dir
+    from reference.runner import fed_decode_tokens, run_reference
+    from reference.summary import layer_rows, render_table
+
+    if not args.prompt.strip():
+        raise UserError("--prompt is empty; expected some text to run")
+    if args.decode_steps < 0:
+        raise UserError(f"--decode-steps {args.decode_steps} is negative; expected 0 or more")
+    model_dir = resolve_model_dir(args.model)
+    tokenizer = load_tokenizer(model_dir)
+    input_ids = tokenizer(args.prompt, return_tensors="pt").input_ids
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        progress.add_task(f"reference ({args.mode}) on {model_dir.name}", total=None)
+        captures = run_reference(model_dir, input_ids, decode_steps=args.decode_steps, mode=args.mode,
+                                 use_cache=not args.no_cache, log=console.print)
+    Console().print(render_table(captures))
+    continuation = tokenizer.decode(fed_decode_tokens(captures)[0].tolist())
+    print(f"prompt tokens: {input_ids.shape[1]}  greedy continuation: {continuation!r}")
+    if args.out is not None:
+        _write_outputs(args.out, captures, layer_rows(captures), input_ids, continuation)
+    return 0
+
+
+def _write_outputs(out: Path, captures, rows, input_ids, continuation) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {str(out)!r} cannot be created: {exc.strerror}") from None
+    captures.save(out / "captures.safetensors")
+    summary = {"model_dir": captures.metadata.get("model_dir"), "prompt_tokens": input_ids.tolist(),
+               "phases": list(captures.phases), "continuation": continuation, "layers": rows}
+    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, out / "summary.json")
+    print(f"wrote {out / 'captures.safetensors'} and {out / 'summary.json'}")

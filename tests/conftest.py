@@ -1,0 +1,24 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests may wait on the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Every test session gets its own cache root: no test reads a cache an earlier run left."""
+    root = tmp_path_factory.mktemp("gptoss-bench-cache")
+    os.environ["GPTOSS_BENCH_CACHE"] = str(root)
+    return Path(root)
+
+
+@pytest.fixture(scope="session")
+def tiny_random_dir(tmp_path_factory) -> Path:
+    """A random-init tiny checkpoint in the published layout, written once per session."""
+    from reference.checkpoint import make_checkpoint
+
+    return make_checkpoint("tiny", tmp_path_factory.mktemp("ckpt") / "tiny-random", random=True, max_shard_bytes=2 << 20)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -134,27 +135,60 @@ class _RandomWeights:
 # ----------------------------------------------------------------------------- writing
 
 
+_ST_DTYPES = {torch.bfloat16: "BF16", torch.uint8: "U8", torch.float32: "F32", torch.float16: "F16"}
+
+
+class _ShardWriter:
+    """Streams tensors into one safetensors file without holding the shard in memory.
+
+    ``safetensors.save_file`` serializes a whole shard into one buffer, which doubles a 4 GiB
+    shard in RAM; here tensor bytes go straight to a body file and the header (which must
+    come first) is prepended when the shard is closed. Format: 8-byte little-endian header
+    length, JSON header with dtype/shape/data_offsets, 8-byte aligned, then the data."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.body_path = path.with_suffix(".body")
+        self.body = open(self.body_path, "wb")
+        self.header: dict[str, dict] = {}
+        self.size = 0
+
+    def add(self, name: str, tensor: torch.Tensor) -> None:
+        tensor = tensor.detach().contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy()
+        self.body.write(memoryview(raw))
+        self.header[name] = {"dtype": _ST_DTYPES[tensor.dtype], "shape": list(tensor.shape),
+                             "data_offsets": [self.size, self.size + raw.nbytes]}
+        self.size += raw.nbytes
+
+    def close(self) -> list[str]:
+        self.body.close()
+        header = json.dumps({"__metadata__": {"format": "pt"}, **self.header}, separators=(",", ":")).encode()
+        header += b" " * (-len(header) % 8)
+        with open(self.path, "wb") as out, open(self.body_path, "rb") as body:
+            out.write(len(header).to_bytes(8, "little") + header)
+            shutil.copyfileobj(body, out, 16 << 20)
+        self.body_path.unlink()
+        return list(self.header)
+
+
 def _write_shards(directory: Path, groups: Iterable[dict[str, torch.Tensor]], max_shard_bytes: int) -> None:
-    from safetensors.torch import save_file
-
-    pending: dict[str, torch.Tensor] = {}
     shard_files: list[tuple[Path, list[str]]] = []
+    writer: _ShardWriter | None = None
     total = 0
-
-    def flush() -> None:
-        if pending:
-            path = directory / f"shard-{len(shard_files)}.tmp"
-            save_file(pending, str(path), metadata={"format": "pt"})
-            shard_files.append((path, list(pending)))
-            pending.clear()
-
     for group in groups:
         group_bytes = sum(t.numel() * t.element_size() for t in group.values())
-        if pending and sum(t.numel() * t.element_size() for t in pending.values()) + group_bytes > max_shard_bytes:
-            flush()
-        pending.update(group)
+        if writer is not None and writer.size + group_bytes > max_shard_bytes:
+            shard_files.append((writer.path, writer.close()))
+            writer = None
+        if writer is None:
+            writer = _ShardWriter(directory / f"shard-{len(shard_files)}.tmp")
+        for name, tensor in group.items():
+            writer.add(name, tensor)
         total += group_bytes
-    flush()
+        del group  # one layer in memory at a time
+    if writer is not None:
+        shard_files.append((writer.path, writer.close()))
 
     last = len(shard_files) - 1
     weight_map: dict[str, str] = {}
@@ -233,8 +267,10 @@ def make_checkpoint(preset: str, out_dir, layers: int | None = None, seed: int =
     """Writes a checkpoint for a preset: the bundled trained tiny model, or random weights."""
     spec = get_preset(preset)
     config = published_config(spec, layers)
-    if preset == "tiny" and not random and layers is None and is_checkpoint(bundled_tiny_dir()):
-        return _copy_bundled(Path(out_dir))
+    if preset == "tiny" and not random and layers is None:
+        if is_checkpoint(bundled_tiny_dir()):
+            return _copy_bundled(Path(out_dir))
+        print(f"warning: no bundled trained tiny model at {bundled_tiny_dir()}; writing random weights", file=sys.stderr)
     groups = _RandomWeights(spec, seed).groups(config["num_hidden_layers"])
     return write_directory(out_dir, config, groups, _tokenizer_for(spec), max_shard_bytes)
 

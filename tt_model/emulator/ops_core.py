@@ -1,0 +1,164 @@
+"""Tensor creation and movement: from_torch / to_torch, layouts, dtypes, host <-> device."""
+from __future__ import annotations
+
+import torch
+
+from . import oplog
+from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
+from .mesh import CppMeshToTensor, MeshDevice
+from .ops_common import make_output, require_tile_for_block_float, store
+from .tensor import Tensor
+
+
+def _shards_for(tensor: torch.Tensor, device, mesh_mapper) -> tuple[list[torch.Tensor], str]:
+    if mesh_mapper is not None:
+        return mesh_mapper.map(tensor), mesh_mapper.description
+    n = device.get_num_devices() if device is not None else 1
+    return [tensor] * n, "replicate" if n > 1 else "single"
+
+
+def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layout=Layout.ROW_MAJOR, device=None,
+               memory_config=None, mesh_mapper=None, cq_id=0, col_tilize=False, enable_bfloat_opt=False):
+    if tensor is None:
+        return None
+    dtype = dtype if dtype is not None else dtype_from_torch(tensor.dtype)
+    layout = layout if layout is not None else Layout.ROW_MAJOR
+    require_tile_for_block_float(dtype, layout)
+    x = tensor.detach()
+    if col_tilize:
+        x = x.transpose(-1, -2)
+    x = x.to(torch.int64) if dtype in INTEGER else x.to(torch.float32)
+    mesh = device if device is not None else getattr(mesh_mapper, "mesh_device", None)
+    shards, placement = _shards_for(x, mesh, mesh_mapper)
+    # Replicated shards are one torch tensor repeated; store it once so an 8-device replica costs one copy
+    # of host memory (the in-place cache ops copy shared shards before writing).
+    converted: dict[int, torch.Tensor] = {}
+    stored = []
+    for s in shards:
+        if id(s) not in converted:
+            converted[id(s)] = store(s.contiguous(), dtype)
+        stored.append(converted[id(s)])
+    out = Tensor(stored, dtype, layout, mesh, StorageType.DEVICE if device is not None else StorageType.HOST,
+                 memory_config or DRAM_MEMORY_CONFIG, placement)
+    if oplog.OPLOG.enabled:
+        oplog.record("from_torch", (), (out,))
+    return out
+
+
+def as_tensor(tensor, dtype=None, *, layout=Layout.ROW_MAJOR, device=None, memory_config=None,
+              cache_file_name=None, preprocess=None, mesh_mapper=None, cache_dump_mode=False):
+    if preprocess is not None:
+        tensor = preprocess(tensor)
+    return from_torch(tensor, dtype, layout=layout, device=device, memory_config=memory_config,
+                      mesh_mapper=mesh_mapper)
+
+
+def _torch_dtype(dtype: DataType) -> torch.dtype:
+    if dtype == DataType.BFLOAT16:
+        return torch.bfloat16
+    if dtype in INTEGER:
+        return torch.int32
+    return torch.float32
+
+
+def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=None, cq_id=0):
+    if tensor.num_devices > 1:
+        if mesh_composer is None:
+            raise RuntimeError("TT_FATAL: to_torch of a tensor distributed over "
+                               f"{tensor.num_devices} devices needs a mesh_composer (e.g. ttnn.ConcatMeshToTensor)")
+        out = mesh_composer.compose(tensor._shards)
+    else:
+        out = tensor._shards[0]
+    out = out.to(dtype if dtype is not None else _torch_dtype(tensor.dtype))
+    if torch_rank is not None:
+        while out.dim() > torch_rank:
+            if out.shape[0] != 1:
+                raise RuntimeError(f"to_torch: cannot squeeze shape {tuple(out.shape)} to rank {torch_rank}")
+            out = out.squeeze(0)
+    return out
+
+
+def to_layout(tensor, layout, dtype=None, memory_config=None, sub_core_grids=None, pad_value=None):
+    out_dtype = dtype or tensor.dtype
+    require_tile_for_block_float(out_dtype, layout)
+    return make_output(tensor, tensor._shards, dtype=out_dtype, layout=layout,
+                       memory_config=memory_config or tensor.memory_config(), name="to_layout")
+
+
+def typecast(input_tensor, dtype, *, memory_config=None, output_tensor=None):
+    require_tile_for_block_float(dtype, input_tensor.layout)
+    shards = input_tensor._shards
+    if dtype not in INTEGER and input_tensor.dtype in INTEGER:
+        shards = [s.to(torch.float32) for s in shards]
+    return make_output(input_tensor, shards, dtype=dtype, memory_config=memory_config, name="typecast")
+
+
+def to_device(tensor, device, memory_config=None, queue_id=0):
+    if tensor is None:
+        return None
+    shards = tensor._shards
+    n = device.get_num_devices()
+    if len(shards) == 1 and n > 1:
+        shards = shards * n
+    elif len(shards) != n:
+        raise RuntimeError(f"to_device: tensor has {len(shards)} shards but the mesh has {n} devices")
+    out = Tensor(shards, tensor.dtype, tensor.layout, device, StorageType.DEVICE,
+                 memory_config or tensor.memory_config(), tensor.placement)
+    if oplog.OPLOG.enabled:
+        oplog.record("to_device", (), (out,))
+    return out
+
+
+def from_device(tensor, blocking=True, queue_id=0):
+    out = Tensor(tensor._shards, tensor.dtype, tensor.layout, tensor._mesh, StorageType.HOST,
+                 tensor.memory_config(), tensor.placement)
+    if oplog.OPLOG.enabled:
+        oplog.record("from_device", (tensor,), ())
+    return out
+
+
+def deallocate(tensor, force=True):
+    tensor.deallocate(force)
+
+
+def to_memory_config(tensor, memory_config, dtype=None, output_tensor=None):
+    return make_output(tensor, tensor._shards, dtype=dtype or tensor.dtype, memory_config=memory_config,
+                       name="to_memory_config")
+
+
+def clone(input_tensor, dtype=None, memory_config=None, compute_kernel_config=None):
+    # Real copies: the clone must not see later in-place cache writes to the original.
+    return make_output(input_tensor, [s.clone() for s in input_tensor._shards], dtype=dtype,
+                       memory_config=memory_config, name="clone")
+
+
+def get_device_tensors(tensor) -> list:
+    return [Tensor([s], tensor.dtype, tensor.layout, tensor._mesh, tensor._storage, tensor.memory_config(),
+                   f"device[{i}]") for i, s in enumerate(tensor._shards)]
+
+
+def _filled(shape, value, dtype, layout, device, memory_config):
+    dtype = dtype or DataType.BFLOAT16
+    layout = layout or Layout.ROW_MAJOR
+    x = torch.full(tuple(shape), float(value), dtype=torch.float32)
+    return from_torch(x, dtype, layout=layout, device=device, memory_config=memory_config)
+
+
+def zeros(shape, dtype=None, layout=None, device=None, memory_config=None):
+    return _filled(shape, 0.0, dtype, layout, device, memory_config)
+
+
+def ones(shape, dtype=None, layout=None, device=None, memory_config=None):
+    return _filled(shape, 1.0, dtype, layout, device, memory_config)
+
+
+def full(shape, fill_value, dtype=None, layout=None, device=None, memory_config=None, output_tensor=None):
+    return _filled(shape, fill_value, dtype, layout, device, memory_config)
+
+
+def zeros_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
+    return make_output(tensor, [torch.zeros_like(s) for s in tensor._shards], dtype=dtype, layout=layout)
+
+
+def ones_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
+    return make_output(tensor, [torch.ones_like(s) for s in tensor._shards], dtype=dtype, layout=layout)

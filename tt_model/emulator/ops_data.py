@@ -1,0 +1,94 @@
+"""Data movement: reshape, permute, transpose, slice, concat, pad, squeeze/unsqueeze, repeat, embedding."""
+from __future__ import annotations
+
+import builtins
+
+import torch
+
+from .dtypes import Layout
+from .ops_common import as_float, make_output, per_device, require_device
+from .tensor import Tensor
+
+
+def _move(name, tensor, shards, memory_config=None, **kw):
+    return make_output(tensor, shards, memory_config=memory_config, name=name, **kw)
+
+
+def reshape(input_tensor, shape, *, memory_config=None, pad_value=0, reshape_tile_mode=None,
+            sub_core_grids=None, skip_padding_fill=False):
+    shape = tuple(int(d) for d in shape)
+    return _move("reshape", input_tensor, [s.reshape(shape) for s in input_tensor._shards], memory_config)
+
+
+def permute(input_tensor, dim, *, memory_config=None, pad_value=0.0):
+    return _move("permute", input_tensor, [s.permute(*dim).contiguous() for s in input_tensor._shards],
+                 memory_config)
+
+
+def transpose(input_tensor, dim1, dim2, *, memory_config=None, pad_value=0.0):
+    return _move("transpose", input_tensor,
+                 [s.transpose(dim1, dim2).contiguous() for s in input_tensor._shards], memory_config)
+
+
+def squeeze(input_tensor, dim=None):
+    return _move("squeeze", input_tensor,
+                 [s.squeeze() if dim is None else s.squeeze(dim) for s in input_tensor._shards])
+
+
+def unsqueeze(input_tensor, dim):
+    return _move("unsqueeze", input_tensor, [s.unsqueeze(dim) for s in input_tensor._shards])
+
+
+def _slices(start, end, step):
+    step = step or [1] * len(start)
+    return tuple(builtins.slice(int(a), int(b), int(c)) for a, b, c in zip(start, end, step))
+
+
+def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_config=None, output_tensor=None,
+          pad_value=None, sub_core_grids=None):
+    idx = _slices(slice_start, slice_end, slice_step)
+    return _move("slice", input_tensor, [s[idx].contiguous() for s in input_tensor._shards], memory_config)
+
+
+def _getitem(self, key):
+    return _move("slice", self, [s[key].contiguous() for s in self._shards])
+
+
+Tensor.__getitem__ = _getitem
+
+
+def concat(input_tensor, dim=0, *, memory_config=None, output_tensor=None, groups=1, sub_core_grids=None):
+    tensors = list(input_tensor)
+    require_device("concat", *tensors)
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise RuntimeError(f"TT_FATAL: All Tensors should have same dtypes, got {sorted(d.name for d in dtypes)}")
+    shards = per_device(lambda *xs: torch.cat(xs, dim=dim), *tensors)
+    return make_output(tensors[0], shards, memory_config=memory_config, name="concat", inputs=tensors)
+
+
+def pad(input_tensor, padding, value, *, use_multicore=True, memory_config=None, sub_core_grids=None):
+    # padding: per-dim (before, after) from the first dim; torch wants last dim first.
+    flat = []
+    for before, after in reversed(list(padding)):
+        flat += [int(before), int(after)]
+    shards = [torch.nn.functional.pad(as_float(s), flat, value=float(value)) for s in input_tensor._shards]
+    return _move("pad", input_tensor, shards, memory_config)
+
+
+def repeat(input_tensor, repetition_vector, *, memory_config=None, optional_output_tensor=None):
+    reps = tuple(int(r) for r in repetition_vector)
+    return _move("repeat", input_tensor, [s.repeat(*reps) for s in input_tensor._shards], memory_config)
+
+
+def repeat_interleave(input_tensor, repeats, dim, *, memory_config=None):
+    return _move("repeat_interleave", input_tensor,
+                 [s.repeat_interleave(repeats, dim=dim) for s in input_tensor._shards], memory_config)
+
+
+def embedding(input_tensor, weight, *, memory_config=None, output_tensor=None, padding_idx=None,
+              layout=Layout.ROW_MAJOR, embeddings_type=None, dtype=None):
+    require_device("embedding", input_tensor, weight)
+    shards = per_device(lambda ids, w: w[ids.long()], input_tensor, weight)
+    return make_output(weight, shards, dtype=dtype or weight.dtype, layout=layout or Layout.ROW_MAJOR,
+                       memory_config=memory_config, name="embedding", inputs=(input_tensor, weight))

@@ -1,0 +1,97 @@
+"""Reductions and normalisations: sum/mean/max, argmax, topk, softmax, rms_norm, scatter."""
+from __future__ import annotations
+
+import torch
+
+from .dtypes import DataType, Layout
+from .ops_common import as_float, make_output, per_device, require_device
+
+
+def _reduce(name, fn, input_tensor, dim, keepdim, memory_config):
+    require_device(name, input_tensor)
+    if dim is None:
+        dim = tuple(range(input_tensor.shape.rank))
+    shards = [fn(as_float(s), dim, keepdim) for s in input_tensor._shards]
+    return make_output(input_tensor, shards, memory_config=memory_config, name=name)
+
+
+def sum(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_kernel_config=None, scalar=1.0,
+        correction=True, sub_core_grids=None, fast_and_approximate_mode=False, output_layout=None):
+    return _reduce("sum", lambda x, d, k: x.sum(dim=d, keepdim=k) * scalar, input_tensor, dim, keepdim,
+                   memory_config)
+
+
+def mean(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_kernel_config=None, scalar=1.0,
+         correction=True, sub_core_grids=None, fast_and_approximate_mode=False, output_layout=None):
+    return _reduce("mean", lambda x, d, k: x.mean(dim=d, keepdim=k) * scalar, input_tensor, dim, keepdim,
+                   memory_config)
+
+
+def max(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_kernel_config=None, scalar=1.0,
+        correction=True, sub_core_grids=None, fast_and_approximate_mode=False):
+    return _reduce("max", lambda x, d, k: x.amax(dim=d, keepdim=k), input_tensor, dim, keepdim, memory_config)
+
+
+def min(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_kernel_config=None, scalar=1.0,
+        correction=True, sub_core_grids=None, fast_and_approximate_mode=False):
+    return _reduce("min", lambda x, d, k: x.amin(dim=d, keepdim=k), input_tensor, dim, keepdim, memory_config)
+
+
+def argmax(input_tensor, dim=None, keepdim=False, *, sub_core_grids=None,
+           memory_config=None, output_tensor=None, enable_secondary_dm=False):
+    require_device("argmax", input_tensor)
+    shards = [as_float(s).argmax(dim=dim, keepdim=keepdim) if dim is not None else as_float(s).argmax()
+              for s in input_tensor._shards]
+    return make_output(input_tensor, shards, dtype=DataType.UINT32, layout=Layout.ROW_MAJOR,
+                       memory_config=memory_config, name="argmax")
+
+
+def topk(input_tensor, k, dim=-1, largest=True, sorted=True, *, memory_config=None, output_tensor=None,
+         sub_core_grids=None, indices_tensor=None, stable=False):
+    """Values and uint16/uint32 indices; ties keep the lower index first (torch stable sort order)."""
+    require_device("topk", input_tensor)
+    vals, idxs = [], []
+    for s in input_tensor._shards:
+        order = torch.sort(as_float(s), dim=dim, descending=largest, stable=True)
+        vals.append(order.values.narrow(dim, 0, k))
+        idxs.append(order.indices.narrow(dim, 0, k))
+    v = make_output(input_tensor, vals, memory_config=memory_config, name="topk")
+    i = make_output(input_tensor, idxs, dtype=DataType.UINT16, memory_config=memory_config)
+    return v, i
+
+
+def softmax(input_tensor, dim=-1, *, memory_config=None, compute_kernel_config=None, numeric_stable=True):
+    require_device("softmax", input_tensor)
+    # torch.softmax subtracts the row max, so large inputs do not overflow.
+    shards = [torch.softmax(as_float(s), dim=dim) for s in input_tensor._shards]
+    return make_output(input_tensor, shards, memory_config=memory_config, name="softmax")
+
+
+def rms_norm(input_tensor, *, memory_config=None, epsilon=1e-12, weight=None, bias=None,
+             residual_input_tensor=None, program_config=None, compute_kernel_config=None):
+    require_device("rms_norm", input_tensor, weight, bias, residual_input_tensor)
+
+    def fn(x, w, b, r):
+        x = as_float(x) + (as_float(r) if r is not None else 0.0)
+        y = x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + epsilon)
+        if w is not None:
+            y = y * as_float(w).reshape(-1)[: y.shape[-1]]
+        if b is not None:
+            y = y + as_float(b).reshape(-1)[: y.shape[-1]]
+        return y
+
+    shards = per_device(fn, input_tensor, weight, bias, residual_input_tensor)
+    return make_output(input_tensor, shards, memory_config=memory_config, name="rms_norm")
+
+
+def scatter(input, dim, index, src, *, memory_config=None, reduce=None, sub_core_grids=None):
+    require_device("scatter", input, index, src)
+
+    def fn(x, i, s):
+        s = s if isinstance(s, torch.Tensor) else torch.full(i.shape, float(s))
+        if reduce is None:
+            return as_float(x).scatter(dim, i.long(), as_float(s))
+        return as_float(x).scatter_reduce(dim, i.long(), as_float(s), reduce={"add": "sum"}.get(reduce, reduce))
+
+    shards = per_device(fn, input, index, src)
+    return make_output(input, shards, memory_config=memory_config, name="scatter", inputs=(input, index))

@@ -1,0 +1,142 @@
+"""The emulated ttnn.Tensor: per-device float32 (or integer) shards plus dtype, layout, storage and memory config.
+
+Block-float and bfloat16 tensors store the *decoded* float32 values the device would hold, so an op reads
+them without decoding again. Tile padding is implicit: shards hold the logical shape and ``padded_shape``
+is derived from the layout.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .dtypes import (ELEMENT_BYTES, INTEGER, TILE_SIZE, DataType, Layout, MemoryConfig, StorageType,
+                     DRAM_MEMORY_CONFIG)
+
+
+class Shape(tuple):
+    """ttnn.Shape: a tuple with rank and a few helpers."""
+
+    def __new__(cls, dims=()):
+        return super().__new__(cls, (int(d) for d in dims))
+
+    @property
+    def rank(self) -> int:
+        return len(self)
+
+    def with_tile_padding(self) -> "Shape":
+        return padded_shape(self, Layout.TILE)
+
+
+def padded_shape(shape, layout: Layout) -> Shape:
+    dims = list(shape)
+    if layout == Layout.TILE:
+        for i in (-1, -2):
+            if len(dims) >= -i:
+                dims[i] = math.ceil(dims[i] / TILE_SIZE) * TILE_SIZE
+    return Shape(dims)
+
+
+class Tensor:
+    def __init__(self, shards: list[torch.Tensor], dtype: DataType, layout: Layout, mesh=None,
+                 storage: StorageType = StorageType.HOST, memory_config: MemoryConfig | None = None,
+                 placement: str = "host"):
+        self._shards = shards
+        self._dtype = dtype
+        self._layout = layout
+        self._mesh = mesh
+        self._storage = storage
+        self._memory_config = memory_config or DRAM_MEMORY_CONFIG
+        self.placement = placement
+        self._deallocated = False
+        self._fidelity_cache: dict = {}
+
+    # --- properties as on the real Tensor ---
+    @property
+    def shape(self) -> Shape:
+        return Shape(self._shards[0].shape)
+
+    @property
+    def logical_shape(self) -> Shape:
+        return self.shape
+
+    @property
+    def padded_shape(self) -> Shape:
+        return padded_shape(self.shape, self._layout)
+
+    @property
+    def dtype(self) -> DataType:
+        return self._dtype
+
+    def get_dtype(self) -> DataType:
+        return self._dtype
+
+    @property
+    def layout(self) -> Layout:
+        return self._layout
+
+    def get_layout(self) -> Layout:
+        return self._layout
+
+    @property
+    def storage_type(self) -> StorageType:
+        return self._storage
+
+    def storage_type_(self) -> StorageType:
+        return self._storage
+
+    def memory_config(self) -> MemoryConfig:
+        return self._memory_config
+
+    def device(self):
+        return self._mesh if self._storage == StorageType.DEVICE else None
+
+    def is_allocated(self) -> bool:
+        return not self._deallocated
+
+    def is_sharded(self) -> bool:
+        return self._memory_config.is_sharded()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return (f"ttnn.Tensor(shape={list(self.shape)}, dtype={self._dtype.name}, layout={self._layout.name}, "
+                f"storage={self._storage.name}, devices={len(self._shards)})")
+
+    # --- conversions (methods the real Tensor has) ---
+    def to(self, device, memory_config=None):
+        from .ops_core import to_device
+        return to_device(self, device, memory_config=memory_config)
+
+    def cpu(self, blocking: bool = True):
+        from .ops_core import from_device
+        return from_device(self)
+
+    def to_torch(self, mesh_composer=None):
+        from .ops_core import to_torch
+        return to_torch(self, mesh_composer=mesh_composer)
+
+    def reshape(self, *shape):
+        from .ops_data import reshape
+        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def deallocate(self, force: bool = True):
+        self._deallocated = True
+
+    # --- helpers for the emulator ---
+    def nbytes_per_device(self) -> float:
+        return math.prod(self.padded_shape) * ELEMENT_BYTES[self._dtype]
+
+    @property
+    def num_devices(self) -> int:
+        return len(self._shards)
+
+    def with_shards(self, shards, dtype: DataType | None = None, layout: Layout | None = None,
+                    memory_config: MemoryConfig | None = None) -> "Tensor":
+        return Tensor(shards, dtype or self._dtype, layout or self._layout, self._mesh, self._storage,
+                      memory_config or self._memory_config, self.placement)
+
+
+def is_float(dtype: DataType) -> bool:
+    return dtype not in INTEGER

@@ -1,0 +1,66 @@
+"""GPT-OSS experts: clamped SwiGLU, exactly HF's GptOssExperts.
+
+gate_up_proj is interleaved (gate = columns 0::2, up = 1::2); it is de-interleaved at load time into
+separate gate and up weights. gate is clamped above at limit, up to [-limit, limit];
+out = (up + 1) * gate * sigmoid(alpha * gate), alpha = 1.702; then down_proj + bias.
+
+Mesh: experts split over rows (expert parallel), intermediate split over columns (tensor parallel).
+Every device runs its local experts densely on all tokens and scales by the routing weight (zero for
+tokens not routed there); partial sums are all-reduced over columns, then over rows. The down bias is
+applied once after the reductions as dense_weights @ down_bias. Dense compute is the simple and
+always-correct form; tt-metal's sparse dispatch (all_to_all) is a performance choice left out here.
+"""
+from __future__ import annotations
+
+import torch
+
+from tt_model.mesh import EP_AXIS, TP_AXIS
+
+ALPHA = 1.702
+
+
+class Experts:
+    def __init__(self, ttnn, weights, reader, prefix, config, mesh, precision):
+        self.ttnn, self.mesh, self.limit = ttnn, mesh, config.swiglu_limit
+        self.local = config.num_local_experts // mesh.rows
+        p = f"{prefix}.mlp.experts"
+        wdt = precision.dtype(ttnn, "expert_weights")
+        act = ttnn.bfloat16
+        gate_up = reader.expert_weight(p, "gate_up_proj")  # [E, H, 2I]
+        gate_up_bias = reader.get(f"{p}.gate_up_proj_bias")  # [E, 2I]
+        down = reader.expert_weight(p, "down_proj")  # [E, I, H]
+        put = weights.put
+        self.w_gate = put(gate_up[..., 0::2][None], f"{p}.gate", wdt, rows=1, cols=-1)
+        self.w_up = put(gate_up[..., 1::2][None], f"{p}.up", wdt, rows=1, cols=-1)
+        self.b_gate = put(gate_up_bias[:, 0::2][None, :, None, :], f"{p}.gate_bias", act, rows=1, cols=-1)
+        self.b_up = put(gate_up_bias[:, 1::2][None, :, None, :], f"{p}.up_bias", act, rows=1, cols=-1)
+        self.w_down = put(down[None], f"{p}.down", wdt, rows=1, cols=-2)
+        self.b_down = put(reader.get(f"{p}.down_proj_bias")[None, None], f"{p}.down_bias", act)
+        # One-hot [E, E] split by columns over rows: dense routing weights @ select = this row's experts.
+        eye = torch.eye(config.num_local_experts)[None, None]
+        self.select = put(eye, f"{p}.select", ttnn.bfloat16, rows=-1)
+        self.kernel = precision.kernel_config(ttnn)
+
+    def __call__(self, x, dense):
+        """x [1, 1, T, H] bf16, dense routing weights [1, 1, T, E] -> [1, 1, T, H]."""
+        ttnn = self.ttnn
+        kc = self.kernel
+        local = ttnn.matmul(ttnn.typecast(dense, ttnn.bfloat16), self.select, compute_kernel_config=kc, dtype=ttnn.float32)
+        local = ttnn.permute(local, (0, 3, 2, 1))  # [1, E_local, T, 1]
+        xs = ttnn.repeat(x, (1, self.local, 1, 1))
+        gate = ttnn.add(ttnn.matmul(xs, self.w_gate, compute_kernel_config=kc, dtype=ttnn.float32), self.b_gate)
+        up = ttnn.add(ttnn.matmul(xs, self.w_up, compute_kernel_config=kc, dtype=ttnn.float32), self.b_up)
+        gate = ttnn.clamp(gate, max=self.limit)
+        up = ttnn.clamp(up, min=-self.limit, max=self.limit)
+        glu = ttnn.mul(gate, ttnn.sigmoid(ttnn.mul(gate, ALPHA)))
+        hidden = ttnn.typecast(ttnn.mul(ttnn.add(up, 1.0), glu), ttnn.bfloat16)
+        down = ttnn.matmul(hidden, self.w_down, compute_kernel_config=kc, dtype=ttnn.float32)
+        out = ttnn.sum(ttnn.mul(down, local), dim=1, keepdim=True)
+        out = ttnn.typecast(out, ttnn.bfloat16)
+        # CCL choices unverified without hardware (Ring over 8 columns, Linear over 4 rows).
+        if self.mesh.cols > 1:
+            out = ttnn.all_reduce(out, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
+        if self.mesh.rows > 1:
+            out = ttnn.all_reduce(out, cluster_axis=EP_AXIS, topology=ttnn.Topology.Linear)
+        bias = ttnn.matmul(ttnn.typecast(dense, ttnn.bfloat16), self.b_down, compute_kernel_config=kc)
+        return ttnn.add(out, bias)

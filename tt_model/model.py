@@ -1,0 +1,207 @@
+"""The whole model on a mesh: embedding, decoder layers, final norm, lm_head (vocab split over columns,
+all-gathered). Holds the KV caches and the host-side bookkeeping of slots and positions."""
+from __future__ import annotations
+
+import torch
+
+from bench.errors import UserError
+from reference.captures import Captures, INTEGER_FIELDS
+from tt_model.attention import decode_mask, prefill_mask
+from tt_model.decoder import DecoderLayer
+from tt_model.mesh import TP_AXIS, check_divisibility, open_mesh
+from tt_model.rms_norm import RMSNorm
+from tt_model.rope import RotaryTables
+from tt_model.weights import CheckpointReader, DeviceWeights, cache_dir
+
+
+class GptOssModel:
+    def __init__(self, ttnn, model_dir, config, mesh, precision, layers: int | None = None):
+        check_divisibility(mesh, config)
+        if config.vocab_size % mesh.cols:
+            raise UserError(f"mesh {mesh}: vocab_size={config.vocab_size} does not split over {mesh.cols} columns")
+        self.ttnn, self.config, self.mesh, self.precision = ttnn, config, mesh, precision
+        self.device = open_mesh(ttnn, mesh)
+        reader = CheckpointReader(model_dir)
+        weights = DeviceWeights(ttnn, self.device, mesh, cache_dir(model_dir, precision, mesh))
+        self.rope = RotaryTables(config)
+        rope_mat = weights.put(self.rope.rotate_half_matrix(), "rope.rotate_half", ttnn.bfloat16)
+        self.embedding = weights.put(reader.get("model.embed_tokens.weight"), "embed", ttnn.bfloat16,
+                                     layout=ttnn.ROW_MAJOR_LAYOUT)
+        n_layers = config.num_hidden_layers if layers is None else layers
+        self.layers = [DecoderLayer(ttnn, weights, reader, config, mesh, precision, i, rope_mat)
+                       for i in range(n_layers)]
+        self.norm = RMSNorm(ttnn, weights, reader.get("model.norm.weight"), config.rms_norm_eps, "norm")
+        self.lm_head = weights.put(reader.get("lm_head.weight").T, "lm_head",
+                                   precision.dtype(ttnn, "lm_head_weights"), cols=-1)
+        self.kernel = precision.kernel_config(ttnn)
+        self.valid: torch.Tensor | None = None  # [B, slots] which cache slots hold real tokens
+        self.cache_len = 0
+
+    # ---------------------------------------------------------------- host <-> device
+    def to_host(self, t) -> torch.Tensor:
+        """A replicated device tensor -> torch (first device's copy)."""
+        ttnn = self.ttnn
+        return ttnn.to_torch(ttnn.get_device_tensors(t)[0]).float()
+
+    def _put(self, tensor, dtype, layout=None):
+        ttnn = self.ttnn
+        return ttnn.from_torch(tensor, dtype=dtype, layout=ttnn.TILE_LAYOUT if layout is None else layout,
+                               device=self.device, mesh_mapper=ttnn.ReplicateTensorToMesh(self.device))
+
+    def _embed(self, ids: torch.Tensor):
+        ttnn = self.ttnn
+        flat = self._put(ids.reshape(1, -1).to(torch.int32), ttnn.uint32, ttnn.ROW_MAJOR_LAYOUT)
+        x = ttnn.embedding(flat, self.embedding, layout=ttnn.TILE_LAYOUT, dtype=ttnn.bfloat16)
+        return ttnn.reshape(x, (1, 1, ids.numel(), self.config.hidden_size))
+
+    def _head(self, x):
+        ttnn = self.ttnn
+        normed = self.norm(x)
+        logits = ttnn.linear(normed, self.lm_head, compute_kernel_config=self.kernel, dtype=ttnn.float32)
+        if self.mesh.cols > 1:
+            logits = ttnn.all_gather(logits, -1, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
+        return normed, logits
+
+    def _rope(self, positions: torch.Tensor):
+        cos, sin = self.rope.cos_sin(positions)  # [B, S, dh]
+        return self._put(cos[:, None], self.ttnn.bfloat16), self._put(sin[:, None], self.ttnn.bfloat16)
+
+    # ---------------------------------------------------------------- forward passes
+    def _run(self, x, attend, batch, seq, record):
+        for i, layer in enumerate(self.layers):
+            x = layer(x, attend(i), record(i) if record else None)
+        normed, logits = self._head(x)
+        if record:
+            record(None)("final_norm", normed)
+            record(None)("logits", logits)
+        return self.to_host(logits).reshape(batch, seq, -1)
+
+    def prefill(self, token_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                max_new_tokens: int = 128, record=None) -> torch.Tensor:
+        """token_ids [B, S] (left padded, mask 0 on pads) -> logits [B, S, V]. Fills the KV caches."""
+        ids, valid = _check_inputs(token_ids, attention_mask)
+        batch, seq = ids.shape
+        self.cache_len = -(-(seq + max_new_tokens) // 32) * 32
+        for layer in self.layers:
+            layer.attention.allocate_cache(batch, self.cache_len)
+        self.valid = valid
+        cos, sin = self._rope(_positions(valid))
+        masks = {}
+
+        def attend(i):
+            window = self.config.sliding_window if self.config.is_sliding(i) else None
+            if window not in masks:
+                masks[window] = self._put(prefill_mask(valid, window), self.ttnn.float32)
+            return lambda attn, h: attn.prefill(h, batch, seq, cos, sin, masks[window])
+
+        return self._run(self._embed(ids), attend, batch, seq, record)
+
+    def decode_step(self, tokens: torch.Tensor, record=None) -> torch.Tensor:
+        """tokens [B] -> logits [B, V]; appends one slot to every user's cache."""
+        if self.valid is None:
+            raise UserError("decode_step called before prefill")
+        tokens = torch.as_tensor(tokens).reshape(-1)
+        batch = self.valid.shape[0]
+        if tokens.numel() != batch:
+            raise UserError(f"decode_step got {tokens.numel()} tokens; expected one per user ({batch})")
+        attend = self._next_decode_slot()
+        return self._run(self._embed(tokens), attend, batch, 1, record)[:, 0]
+
+    def _next_decode_slot(self):
+        """Claims the next cache slot for every user; returns attend(layer_index) for that step."""
+        batch, slot = self.valid.shape
+        if slot >= self.cache_len:
+            raise UserError(f"KV cache full at {self.cache_len} slots; pass a larger max_new_tokens to prefill")
+        self.valid = torch.cat([self.valid, torch.ones(batch, 1, dtype=torch.bool)], dim=1)
+        position = self.valid.sum(dim=1, keepdim=True) - 1  # [B, 1]
+        cos, sin = self._rope(position)
+        masks = {}
+
+        def attend(i):
+            window = self.config.sliding_window if self.config.is_sliding(i) else None
+            if window not in masks:
+                masks[window] = self._put(decode_mask(self.valid, slot, self.cache_len, window), self.ttnn.float32)
+            return lambda attn, h: attn.decode(h, batch, slot, cos, sin, masks[window])
+
+        return attend
+
+    def isolated_layers(self, reference: Captures, attention_mask: torch.Tensor | None = None) -> Captures:
+        """Every device layer fed the reference's input of that layer, for the prefill and each decode step
+        the reference ran (its KV cache filled from reference inputs too), so a layer's error is its own
+        rather than inherited from the layers before it. Same structure as ``reference``."""
+        out = Captures(metadata={"kind": "isolated"})
+        prefill = reference.phases["prefill"]
+        steps = [p for p in reference.phases if p != "prefill"]
+        for index in range(min(len(self.layers), len(prefill.layers))):
+            layer_in = prefill.layers[index]["layer_in"]
+            batch, seq, hidden = layer_in.shape
+            valid = torch.ones(batch, seq, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
+            self.cache_len = -(-(seq + max(len(steps), 1)) // 32) * 32
+            self.layers[index].attention.allocate_cache(batch, self.cache_len)
+            self.valid = valid
+            cos, sin = self._rope(_positions(valid))
+            window = self.config.sliding_window if self.config.is_sliding(index) else None
+            mask = self._put(prefill_mask(valid, window), self.ttnn.float32)
+            x = self._put(layer_in.reshape(1, 1, batch * seq, hidden).float(), self.ttnn.bfloat16)
+            self.layers[index](x, lambda attn, h: attn.prefill(h, batch, seq, cos, sin, mask),
+                               self.recorder(out, "prefill", batch, seq)(index))
+            for phase in steps:
+                attend = self._next_decode_slot()
+                step_in = reference.phases[phase].layers[index]["layer_in"]
+                x = self._put(step_in.reshape(1, 1, batch, hidden).float(), self.ttnn.bfloat16)
+                self.layers[index](x, attend(index), self.recorder(out, phase, batch, 1)(index))
+        self.valid = None  # the caches now hold a mix of layers' runs: a new prefill must come first
+        return out
+
+    def isolated_layer(self, index: int, layer_in: torch.Tensor, attention_mask: torch.Tensor | None = None) -> dict:
+        """Runs device layer ``index`` (prefill) on a torch input [B, S, H]; returns its captures (float32)."""
+        if not 0 <= index < len(self.layers):
+            raise UserError(f"layer {index} is out of range; the model has {len(self.layers)} layers")
+        batch, seq, hidden = layer_in.shape
+        valid = torch.ones(batch, seq, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
+        layer = self.layers[index]
+        layer.attention.cache_k = layer.attention.cache_v = None  # no cache writes for an isolated run
+        cos, sin = self._rope(_positions(valid))
+        window = self.config.sliding_window if self.config.is_sliding(index) else None
+        mask = self._put(prefill_mask(valid, window), self.ttnn.float32)
+        x = self._put(layer_in.reshape(1, 1, batch * seq, hidden).float(), self.ttnn.bfloat16)
+        out: dict[str, torch.Tensor] = {}
+        layer(x, lambda attn, h: attn.prefill(h, batch, seq, cos, sin, mask),
+              lambda name, t: out.__setitem__(name, self._capture_tensor(name, t, batch, seq)))
+        return out
+
+    def _capture_tensor(self, name: str, t, batch: int, seq: int) -> torch.Tensor:
+        host = self.to_host(t).reshape(batch, seq, -1)
+        return host.long() if name in INTEGER_FIELDS else host
+
+    def recorder(self, captures: Captures, phase: str, batch: int, seq: int):
+        """record(layer_index | None) -> fn(name, device_tensor) storing into ``captures``."""
+        target = captures.phase(phase)
+
+        def for_layer(index):
+            store = target.model if index is None else target.layer(index)
+            return lambda name, t: store.__setitem__(name, self._capture_tensor(name, t, batch, seq))
+
+        return for_layer
+
+    def close(self):
+        if self.device is not None:
+            self.ttnn.close_mesh_device(self.device)
+            self.device = None
+
+
+def _check_inputs(token_ids, attention_mask):
+    ids = torch.as_tensor(token_ids)
+    if ids.dim() != 2 or ids.shape[1] == 0:
+        raise UserError(f"token_ids must be [batch, seq] with seq >= 1, got shape {tuple(ids.shape)}")
+    if attention_mask is None:
+        return ids, torch.ones(ids.shape, dtype=torch.bool)
+    mask = torch.as_tensor(attention_mask)
+    if mask.shape != ids.shape:
+        raise UserError(f"attention_mask shape {tuple(mask.shape)} does not match token_ids {tuple(ids.shape)}")
+    return ids, mask.bool()
+
+
+def _positions(valid: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip left padding (same convention as reference.runner.positions)."""
+    return (valid.long().cumsum(-1) - 1).clamp(min=0)

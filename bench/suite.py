@@ -1,0 +1,197 @@
+"""Accuracy suites: YAML files checked against a typed schema (unknown keys are errors).
+
+A suite NAME resolves to ``suites/NAME.yaml`` shipped in the package; anything that looks
+like a path (has a separator or ends in .yaml/.yml) is read as a file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bench.errors import UserError
+
+_MESH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dtypes(_Strict):
+    experts: Literal["bfloat4_b", "bfloat8_b"] = "bfloat4_b"
+    attention: Literal["bfloat16", "bfloat8_b", "bfloat4_b"] = "bfloat8_b"
+    lm_head: Literal["bfloat16", "bfloat8_b", "bfloat4_b"] = "bfloat8_b"
+    activations: Literal["bfloat16", "float32"] = "bfloat16"
+
+
+class Prompt(_Strict):
+    """Exactly one of ``text`` (inline), ``text_file`` or ``tokens_file`` (JSON list of ids)."""
+
+    text: str | None = None
+    text_file: str | None = None
+    tokens_file: str | None = None
+
+    def model_post_init(self, _context) -> None:
+        given = [k for k in ("text", "text_file", "tokens_file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a prompt needs exactly one of text, text_file, tokens_file (got {given or 'none'})")
+
+
+class TeacherForcing(_Strict):
+    """Teacher-forced next-token metrics over a corpus split or a text file, in 32-token segments."""
+
+    corpus: str | None = Field(default="eval", description="bench.corpus split: train, heldout, eval")
+    text_file: str | None = None
+    tokens: int = Field(default=64, gt=0)
+    segment: int = Field(default=32, gt=0)
+
+
+class PhasePcc(_Strict):
+    """Per-layer PCC minima for one phase (prefill or decode), per captured sub-module."""
+
+    layer_out: float = Field(ge=-1, le=1)
+    attention: float | None = Field(default=None, ge=-1, le=1)
+    router_logits: float | None = Field(default=None, ge=-1, le=1)
+    moe_out: float | None = Field(default=None, ge=-1, le=1)
+    norms: float | None = Field(default=None, ge=-1, le=1)
+
+
+class LayerPccThresholds(_Strict):
+    prefill: PhasePcc
+    decode: PhasePcc
+
+
+class RoutingThresholds(_Strict):
+    exact_min: float = Field(ge=0, le=1)
+    overlap_min: float = Field(ge=0, le=1)
+
+
+class Thresholds(_Strict):
+    layer_pcc: LayerPccThresholds
+    top1_min: float = Field(ge=0, le=1)
+    top5_min: float = Field(ge=0, le=1)
+    routing: RoutingThresholds
+    kl_max: float = Field(gt=0)
+
+
+class Suite(_Strict):
+    name: str
+    description: str = ""
+    model: str = Field(description="preset name (tiny), a checkpoint path, or $HF_MODEL")
+    meshes: list[str] = Field(min_length=1)
+    dtypes: Dtypes = Dtypes()
+    prompts: list[Prompt] = Field(min_length=1)
+    prefill_lengths: list[int] = Field(min_length=1)
+    decode_steps: int = Field(ge=0)
+    batch_size: int = Field(default=1, gt=0)
+    teacher_forcing: TeacherForcing = TeacherForcing()
+    thresholds: Thresholds
+
+    @field_validator("meshes")
+    @classmethod
+    def _meshes(cls, meshes: list[str]) -> list[str]:
+        for mesh in meshes:
+            if not _MESH.match(mesh):
+                raise ValueError(f"mesh {mesh!r} is not ROWSxCOLS such as 1x8 or 4x8")
+        return meshes
+
+    @field_validator("prefill_lengths")
+    @classmethod
+    def _lengths(cls, lengths: list[int]) -> list[int]:
+        bad = [n for n in lengths if n <= 0]
+        if bad:
+            raise ValueError(f"prefill lengths must be positive, got {bad}")
+        return lengths
+
+    def mesh_shapes(self) -> list[tuple[int, int]]:
+        return [tuple(int(v) for v in _MESH.match(m).groups()) for m in self.meshes]  # type: ignore[misc]
+
+
+class LoadedSuite(BaseModel):
+    """A validated suite plus where it came from (relative prompt paths resolve against ``source.parent``)."""
+
+    model_config = ConfigDict(frozen=True)
+    suite: Suite
+    source: Path
+    hash: str
+
+    def resolve(self, relative: str) -> Path:
+        return (self.source.parent / relative).resolve()
+
+
+def suite_hash(suite: Suite) -> str:
+    canonical = json.dumps(suite.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def available_suites() -> list[str]:
+    root = resources.files("suites")
+    return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _suite_path(name_or_path: str) -> Path:
+    looks_like_path = "/" in name_or_path or name_or_path.endswith((".yaml", ".yml"))
+    if looks_like_path:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise UserError(f"suite file {name_or_path!r} does not exist")
+        return path
+    shipped = resources.files("suites") / f"{name_or_path}.yaml"
+    if not shipped.is_file():
+        raise UserError(f"unknown suite {name_or_path!r}; available: {', '.join(available_suites())}")
+    return Path(str(shipped))
+
+
+def _describe(error: dict, model: type[BaseModel]) -> str:
+    loc = [str(p) for p in error["loc"]]
+    where = ".".join(loc[:-1]) or "suite"
+    if error["type"] == "extra_forbidden":
+        key = loc[-1]
+        hint = difflib.get_close_matches(key, _fields_at(model, error["loc"][:-1]), n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"unknown key {key!r} in {where}{suggestion}"
+    if error["type"] == "missing":
+        return f"missing key {loc[-1]!r} in {where}"
+    return f"{'.'.join(loc) or 'suite'}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the sub-model at ``loc`` (list indices skipped), for did-you-mean hints."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        annotation = current.model_fields[part].annotation if part in current.model_fields else None
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return list(current.model_fields) if current else []
+
+
+def parse_suite(data: object, source: str) -> Suite:
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: a suite is a YAML mapping, got {type(data).__name__}")
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")  # typos first
+        problems = "; ".join(_describe(e, Suite) for e in errors)
+        raise UserError(f"{source}: {problems}") from None
+
+
+def load_suite(name_or_path: str) -> LoadedSuite:
+    path = _suite_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    suite = parse_suite(data, str(path))
+    return LoadedSuite(suite=suite, source=path.resolve(), hash=suite_hash(suite))

@@ -15,6 +15,8 @@ from bench.errors import ThresholdFailure, UserError
 VERBS: dict[str, tuple[str, str]] = {
     "make-model": ("bench.commands.make_model", "write a GPT-OSS checkpoint in the Hugging Face layout"),
     "reference": ("bench.commands.reference", "run the HF CPU reference and print per-layer captures"),
+    "accuracy": ("bench.commands.accuracy", "TT-NN model vs HF reference: per-layer PCC, routing, top-1/top-5"),
+    "history": ("bench.commands.history", "list stored accuracy runs (newest first)"),
 }
 
 

@@ -20,7 +20,7 @@ def test_all_shipped_suites_validate():
     assert load_suite("gpt-oss-120b").suite.meshes == ["4x8"]
     assert load_suite("gpt-oss-20b").suite.thresholds.layer_pcc.prefill.layer_out == 0.88
     smoke = load_suite("smoke").suite
-    assert smoke.mesh_shapes() == [(1, 8)] and smoke.decode_steps == 4 and smoke.teacher_forcing.tokens == 64
+    assert smoke.mesh_shapes() == [(1, 8)] and smoke.decode_steps == 4 and smoke.teacher_forcing.tokens == 32
 
 
 def test_unknown_key_named_with_suggestion():

@@ -27,6 +27,12 @@ def _groups(tensor, cluster_axis):
     raise RuntimeError(f"TT_FATAL: cluster_axis must be 0, 1 or None, got {cluster_axis}")
 
 
+def _per_group(groups, fn):
+    """One result per communicating group, shared by its devices (their results are identical)."""
+    done = {}
+    return [done[tuple(g)] if tuple(g) in done else done.setdefault(tuple(g), fn(g)) for g in groups]
+
+
 def _log(name, inp, out, per_link):
     if oplog.OPLOG.enabled:
         oplog.record(name, (inp,), (out,), bytes_per_link=per_link)
@@ -44,7 +50,7 @@ def all_gather(input_tensor, dim, *, cluster_axis=None, memory_config=None, outp
                num_buffers_per_channel=None, use_l1_small_for_semaphores=False):
     require_device("all_gather", input_tensor)
     groups = _groups(input_tensor, cluster_axis)
-    shards = [torch.cat([input_tensor._shards[j] for j in g], dim=dim) for g in groups]
+    shards = _per_group(groups, lambda g: torch.cat([input_tensor._shards[j] for j in g], dim=dim))
     out = input_tensor.with_shards(shards, memory_config=memory_config)
     _log("all_gather", input_tensor, out, (len(groups[0]) - 1) * input_tensor.nbytes_per_device())
     return out
@@ -73,7 +79,7 @@ def all_reduce(input_tensor, *, cluster_axis=None, subdevice_id=None, memory_con
                topology=None):
     require_device("all_reduce", input_tensor)
     groups = _groups(input_tensor, cluster_axis)
-    shards = [_ring_sum([input_tensor._shards[j] for j in g], input_tensor.dtype) for g in groups]
+    shards = _per_group(groups, lambda g: _ring_sum([input_tensor._shards[j] for j in g], input_tensor.dtype))
     out = input_tensor.with_shards(shards, memory_config=memory_config)
     n = len(groups[0])
     _log("all_reduce", input_tensor, out, 2 * (n - 1) / n * input_tensor.nbytes_per_device())

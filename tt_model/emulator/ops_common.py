@@ -39,10 +39,16 @@ def values(t) -> list[torch.Tensor] | float:
 def per_device(fn, *args):
     """Apply ``fn`` to the shards of every device; non-tensor args are passed through unchanged."""
     n = max((a.num_devices for a in args if isinstance(a, Tensor)), default=1)
-    out = []
+    out, done = [], {}
     for i in range(n):
-        out.append(fn(*[(a._shards[i] if a.num_devices > 1 else a._shards[0]) if isinstance(a, Tensor) else a
-                        for a in args]))
+        inputs = [(a._shards[i] if a.num_devices > 1 else a._shards[0]) if isinstance(a, Tensor) else a
+                  for a in args]
+        # Devices holding the very same input shards (replicas) compute the same result: compute it once
+        # and share it, as replicas share storage (see from_torch). Costs nothing on sharded inputs.
+        key = tuple(id(x) for x in inputs if isinstance(x, torch.Tensor))
+        if key not in done:
+            done[key] = fn(*inputs)
+        out.append(done[key])
     return out
 
 
@@ -52,7 +58,11 @@ def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Lay
     layout = layout or like.layout
     if dtype in BLOCK_FLOAT:
         layout = Layout.TILE
-    out = like.with_shards([store(s, dtype) for s in shards], dtype=dtype, layout=layout,
+    stored: dict[int, torch.Tensor] = {}
+    for shard in shards:
+        if id(shard) not in stored:
+            stored[id(shard)] = store(shard, dtype)
+    out = like.with_shards([stored[id(shard)] for shard in shards], dtype=dtype, layout=layout,
                            memory_config=memory_config)
     if oplog.OPLOG.enabled and name is not None:
         oplog.record(name, inputs or (like,), (out,), flops=flops)

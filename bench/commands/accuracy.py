@@ -1,0 +1,97 @@
+"""accuracy: the TT-NN model and the HF CPU reference side by side; JSON + SQLite results, exit 1 on a
+failed threshold."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import closing
+from pathlib import Path
+
+from bench.errors import ThresholdFailure, UserError
+
+DEFAULT_SUITE = "smoke"
+DEFAULT_OUT = Path("gptoss-bench-results")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", default=DEFAULT_SUITE, help=f"suite name or YAML file (default {DEFAULT_SUITE})")
+    parser.add_argument("--model", default=None, help="checkpoint directory, overriding the suite's model")
+    parser.add_argument("--backend", choices=("auto", "ttnn", "emulated"), default="auto",
+                        help="auto: real ttnn when a device opens, else the host emulator")
+    parser.add_argument("--mesh", default=None, help="mesh RxC (e.g. 1x8, 4x8), overriding the suite's meshes")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"directory for result JSON (default ./{DEFAULT_OUT})")
+    parser.add_argument("--db", default=None, help="results database (default $GPTOSS_BENCH_CACHE/results.db, "
+                                                   "else ~/.cache/gptoss-bench/results.db)")
+    parser.add_argument("--reference-mode", choices=("auto", "whole", "stream"), default="auto",
+                        help="HF reference: whole model, one layer at a time, or auto by model size")
+    parser.add_argument("--no-cache", action="store_true", help="recompute the reference even when cached")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench.accuracy import AccuracyRequest, run_accuracy
+    from bench.accuracy_summary import failures, render
+    from bench.results import save_result
+    from bench.store import connect, insert_run
+    from bench.suite import load_suite
+    from tt_model.mesh import parse_mesh
+
+    loaded = load_suite(args.suite)
+    meshes = (str(parse_mesh(args.mesh)),) if args.mesh else ()
+    _check_out(args.out)
+    request = AccuracyRequest(suite=loaded, model=args.model, backend=args.backend, meshes=meshes,
+                              reference_mode=args.reference_mode, use_cache=not args.no_cache)
+    err = Console(stderr=True)
+    with _Bars(err) as bars:
+        results = run_accuracy(request, bars.progress())
+    failed = []
+    with closing(connect(args.db)) as db:
+        for result in results:
+            path = save_result(result, args.out / f"accuracy-{loaded.suite.name}-{result.provenance.mesh}-{result.run_id}.json")
+            insert_run(db, result)
+            Console().print(render(result))
+            print(f"results: {path}  (run {result.run_id}, verdict {result.state})")
+            failed += failures(result)
+    if failed:
+        names = "; ".join(v.message for v in failed[:3])
+        more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
+        raise ThresholdFailure(f"{len(failed)} threshold(s) failed: {names}{more}")
+    return 0
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; expected a directory for result JSON")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {str(out)!r} cannot be created ({exc.strerror})") from None
+
+
+class _Bars:
+    """rich progress bars, one per phase (reference, device <mesh>, compare), on stderr."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.bars = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=console)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bars.__exit__(*exc)
+
+    def progress(self):
+        from bench.accuracy import Progress
+
+        def phase(name: str, total: int) -> None:
+            self.tasks[name] = self.bars.add_task(name, total=total)
+
+        return Progress(phase=phase, advance=lambda name: self.bars.advance(self.tasks[name]),
+                        log=lambda msg: self.console.log(msg))

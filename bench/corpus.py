@@ -5,7 +5,7 @@ space, the way lm-eval splits context and target), plus four ``choices`` with th
 multiple-choice scoring. Families, in the spirit of "How many r's in 'strawberry'? 3":
 
 - ``letter_count``: How many r's in 'strawberry'? 3
-- ``arithmetic``:   What is 12 + 7? 19   (add / subtract of 0-99, times tables up to 12)
+- ``arithmetic``:   What is 12 + 7? 19   (0-99 plus or minus 0-9; 0-99 times 0, 1 or 10)
 - ``copy``:         Copy: k d m f -> k d m f
 - ``sort``:         Sort: 5 2 9 -> 2 5 9
 - ``qa``:           Q: What comes after 7? A: 8   (and first/last letter, larger of two)
@@ -102,15 +102,21 @@ def _letter_count(rng: random.Random) -> Item:
 
 
 def _arithmetic(rng: random.Random) -> Item:
+    # Every eval prompt is unseen in training (splits are disjoint), so each kind must follow a rule
+    # a small model can learn from other instances: digit-wise carries and borrows, and products by
+    # 0, 1 and 10. Memorised facts such as times tables cannot transfer to unseen prompts.
     op = rng.choice("+-*")
+    a = rng.randint(0, 99)
     if op == "*":
-        a, b = rng.randint(2, 12), rng.randint(2, 12)
+        b = rng.choice((0, 1, 10))
         value = a * b
     else:
-        a, b = rng.randint(0, 99), rng.randint(0, 99)
+        b = rng.randint(0, 9)
         if op == "-" and b > a:
             a, b = b, a
         value = a + b if op == "+" else a - b
+    if op != "-" and rng.random() < 0.5:
+        a, b = b, a
     choices, gold = _choices(rng, f" {value}", _number_distractors(value))
     return Item("arithmetic", f"What is {a} {op} {b}?", f" {value}", choices, gold)
 
@@ -181,8 +187,14 @@ def _split_seed(seed: int, split: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{split}".encode()).digest()[:8], "big")
 
 
-def iter_items(split: str, seed: int = 0, families: tuple[str, ...] | None = None) -> Iterator[Item]:
-    """Endless stream of distinct items of one split, families in round-robin order."""
+def iter_items(split: str, seed: int = 0, families: tuple[str, ...] | None = None,
+               distinct: bool = True) -> Iterator[Item]:
+    """Stream of items of one split, families in round-robin order.
+
+    ``distinct`` streams never repeat a prompt, so small families run dry and drop out of the mix
+    (right for evaluation). Training wants ``distinct=False``: an endless stream whose family mix
+    never drifts; a model trained on a drifting mix forgets the families that ran out.
+    """
     if split not in SPLITS:
         raise UserError(f"corpus split {split!r} is unknown; expected one of {', '.join(SPLITS)}")
     families = tuple(families or FAMILIES)
@@ -200,7 +212,7 @@ def iter_items(split: str, seed: int = 0, families: tuple[str, ...] | None = Non
         for name in live:
             while misses[name] < 2000:
                 item = FAMILIES[name](rng)
-                if item.prompt not in seen and split_of(item.prompt) == split:
+                if (not distinct or item.prompt not in seen) and split_of(item.prompt) == split:
                     seen.add(item.prompt)
                     misses[name] = 0
                     yield item

@@ -20,14 +20,15 @@ _BUILTIN_TEXT = [
 
 
 def train_bpe_tokenizer(texts: Iterable[str] | None = None, vocab_size: int = 1024):
-    """Trains a byte-level BPE (digits split one per token) and wraps it for transformers."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Trains a byte-level BPE (one digit per token, with its leading space) and wraps it for transformers."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
-    # Single-digit tokens make arithmetic learnable and keep numbers comparable across models.
+    # Single-digit tokens make arithmetic learnable. The space stays on the digit (" 4", not " ", "4")
+    # so a list "4 3 6" is one token per element, as letters are: copying is then one-token induction.
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+        [pre_tokenizers.Split(Regex(r" ?\d"), behavior="isolated"), pre_tokenizers.ByteLevel(add_prefix_space=False)]
     )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(

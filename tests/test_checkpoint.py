@@ -129,6 +129,7 @@ def test_cli_writes_and_reports(tmp_path, capsys):
         (["--preset", "7b"], "unknown preset '7b'; expected one of: tiny, 20b, 120b"),
         (["--preset", "20b", "--layers", "0"], "--layers 0 is out of range; preset '20b' has 1..24 layers"),
         (["--preset", "tiny", "--layers", "5", "--random"], "--layers 5 is out of range"),
+        (["--preset", "20b", "--retrain"], "--retrain applies to --preset tiny alone (got --preset 20b)"),
     ],
 )
 def test_cli_bad_input(tmp_path, capsys, argv, message):

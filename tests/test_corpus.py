@@ -51,6 +51,9 @@ def test_answers_are_right(splits):
         elif m := re.fullmatch(r"What is (\d+) ([-+*]) (\d+)\?", item.prompt):
             assert int(item.answer) == eval(f"{m[1]} {m[2]} {m[3]}")  # digits and one operator only
             assert int(item.answer) >= 0
+            # Only rule-following kinds: an unseen eval prompt must be answerable from other instances.
+            small = {"*": (0, 1, 10)}.get(m[2], range(10))
+            assert int(m[1]) in small or int(m[3]) in small, item.prompt
         elif m := re.fullmatch(r"Sort: ([\w ]+) ->", item.prompt):
             assert item.answer.split() == sorted(m[1].split())
         elif m := re.fullmatch(r"Copy: ([\w ]+) ->", item.prompt):
@@ -84,3 +87,17 @@ def test_bad_split_and_family_are_user_errors():
         generate("test", 3)
     with pytest.raises(UserError, match="'poetry'"):
         generate("eval", 3, families=("poetry",))
+
+
+def test_training_stream_keeps_its_family_mix_where_distinct_items_run_dry():
+    from collections import Counter
+    from itertools import islice
+
+    from bench.corpus import iter_items
+
+    # 'Q: What comes after n?' and letter counts run out of distinct train prompts within ~50k items.
+    distinct = Counter(i.family for i in islice(iter_items("train", 0), 150_000))
+    assert distinct["qa"] < 10_000 and distinct["copy"] > 50_000
+    mixed = list(islice(iter_items("train", 0, distinct=False), 150_000))
+    assert Counter(i.family for i in mixed) == dict.fromkeys(FAMILIES, 30_000)
+    assert all(split_of(i.prompt) == "train" for i in mixed[-1000:])

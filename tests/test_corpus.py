@@ -95,9 +95,9 @@ def test_training_stream_keeps_its_family_mix_where_distinct_items_run_dry():
 
     from bench.corpus import iter_items
 
-    # 'Q: What comes after n?' and letter counts run out of distinct train prompts within ~50k items.
-    distinct = Counter(i.family for i in islice(iter_items("train", 0), 150_000))
-    assert distinct["qa"] < 10_000 and distinct["copy"] > 50_000
-    mixed = list(islice(iter_items("train", 0, distinct=False), 150_000))
-    assert Counter(i.family for i in mixed) == dict.fromkeys(FAMILIES, 30_000)
+    # Arithmetic has ~2.9k distinct train prompts: a distinct stream runs dry of it early on.
+    distinct = Counter(i.family for i in islice(iter_items("train", 0), 25_000))
+    assert distinct["arithmetic"] < 3_500 and distinct["copy"] > 5_000
+    mixed = list(islice(iter_items("train", 0, distinct=False), 25_000))
+    assert Counter(i.family for i in mixed) == dict.fromkeys(FAMILIES, 5_000)
     assert all(split_of(i.prompt) == "train" for i in mixed[-1000:])

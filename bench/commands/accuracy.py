@@ -94,4 +94,5 @@ class _Bars:
             self.tasks[name] = self.bars.add_task(name, total=total)
 
         return Progress(phase=phase, advance=lambda name: self.bars.advance(self.tasks[name]),
-                        log=lambda msg: self.console.log(msg))
+                        # Plain lines (no markup: paths may hold brackets); a log's source path per line is noise.
+                        log=lambda msg: self.console.print(msg, markup=False, highlight=False))

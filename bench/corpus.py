@@ -213,7 +213,8 @@ def iter_items(split: str, seed: int = 0, families: tuple[str, ...] | None = Non
             while misses[name] < 2000:
                 item = FAMILIES[name](rng)
                 if (not distinct or item.prompt not in seen) and split_of(item.prompt) == split:
-                    seen.add(item.prompt)
+                    if distinct:  # an endless stream must not grow a set of every prompt it made
+                        seen.add(item.prompt)
                     misses[name] = 0
                     yield item
                     break

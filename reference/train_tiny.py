@@ -11,6 +11,7 @@ straight-through), so the checkpoint as written scores like the float model did.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import random
 import time
@@ -125,16 +126,11 @@ def train(cfg: TrainConfig, log=print):
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg)
         qat = step >= cfg.steps - cfg.qat_steps
-        floats = {n: p.data.clone() for n, p in params.items()} if qat else None
-        if qat:  # straight-through: forward/backward at the shipped values, update the float weights
-            for n, p in params.items():
-                p.data.copy_(_shipped_value(n, p.data))
-        out = model(input_ids=input_ids, labels=labels, output_router_logits=True)
-        opt.zero_grad(set_to_none=True)
-        out.loss.backward()
-        if qat:
-            for n, p in params.items():
-                p.data.copy_(floats[n])
+        # Straight-through: forward/backward at the shipped values, update the float weights.
+        with at_shipped_precision(params) if qat else contextlib.nullcontext():
+            out = model(input_ids=input_ids, labels=labels, output_router_logits=True)
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         lm_loss = out.loss.item() - cfg.aux_loss_coef * out.aux_loss.item()
@@ -149,17 +145,26 @@ def train(cfg: TrainConfig, log=print):
     return model, tokenizer, state, {"seconds": time.perf_counter() - start, "final_lm_loss": sum(loss_log[-20:]) / len(loss_log[-20:])}
 
 
-@torch.no_grad()
-def heldout_loss(model, params: dict, batch) -> float:
-    """Language-model loss on a held-out batch with the weights as they would be shipped."""
+@contextlib.contextmanager
+def at_shipped_precision(params: dict):
+    """Parameters hold their shipped values inside the block and their float values again after."""
     floats = {n: p.data.clone() for n, p in params.items()}
     for n, p in params.items():
         p.data.copy_(_shipped_value(n, p.data))
-    model.eval()
-    loss = model(input_ids=batch[0], labels=batch[1]).loss.item()
-    model.train()
-    for n, p in params.items():
-        p.data.copy_(floats[n])
+    try:
+        yield
+    finally:
+        for n, p in params.items():
+            p.data.copy_(floats[n])
+
+
+@torch.no_grad()
+def heldout_loss(model, params: dict, batch) -> float:
+    """Language-model loss on a held-out batch with the weights as they would be shipped."""
+    with at_shipped_precision(params):
+        model.eval()
+        loss = model(input_ids=batch[0], labels=batch[1]).loss.item()
+        model.train()
     return loss
 
 

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random", action="store_true", help="tiny: random weights instead of the bundled trained model")
     parser.add_argument("--retrain", action="store_true",
-                        help="tiny: train it again from the corpus (about 13 min on 2 cores) instead of copying the bundled one")
+                        help="tiny: train it again from the corpus (about 50 min on 2 cores) instead of copying the bundled one")
     parser.add_argument("--out", required=True, type=Path, help="directory to write")
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.errors import UserError
+from ground.errors import UserError
 from tt_model import backend
 
 

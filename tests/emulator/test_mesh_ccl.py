@@ -11,8 +11,8 @@ def test_open_mesh_shapes(ttnn, shape):
     ttnn.close_mesh_device(mesh)
 
 
-def test_mappers_place_real_shards_and_composers_restore(ttnn):
-    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+def test_mappers_place_real_shards_and_composers_restore(ttnn, open_mesh):
+    mesh = open_mesh(2, 4)
     x = torch.arange(8 * 64, dtype=torch.float32).reshape(8, 64)
     t = ttnn.from_torch(x, dtype=ttnn.float32, device=mesh, mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=1))
     shards = ttnn.get_device_tensors(t)
@@ -29,13 +29,13 @@ def test_mappers_place_real_shards_and_composers_restore(ttnn):
         ttnn.to_torch(t)
 
 
-def test_tensor_parallel_matmul_1x8_equals_1x1(ttnn):
+def test_tensor_parallel_matmul_1x8_equals_1x1(ttnn, open_mesh):
     torch.manual_seed(0)
     x, w = torch.randn(32, 512), torch.randn(512, 256) * 0.05
-    one = ttnn.open_mesh_device(ttnn.MeshShape(1, 1))
+    one = open_mesh(1, 1)
     ref = ttnn.to_torch(ttnn.matmul(ttnn.from_torch(x, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=one),
                                     ttnn.from_torch(w, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=one)))
-    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 8))
+    mesh = open_mesh(1, 8)
     # Row-parallel: shard K, partial products, then reduce.
     xs = ttnn.from_torch(x, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh,
                          mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=1))
@@ -54,8 +54,8 @@ def test_tensor_parallel_matmul_1x8_equals_1x1(ttnn):
     assert torch.equal(ttnn.to_torch(ttnn.get_device_tensors(gathered)[7]).float(), ref)
 
 
-def test_cluster_axis_reduces_rows_or_columns_of_4x8(ttnn):
-    mesh = ttnn.open_mesh_device(ttnn.MeshShape(4, 8))
+def test_cluster_axis_reduces_rows_or_columns_of_4x8(ttnn, open_mesh):
+    mesh = open_mesh(4, 8)
     # device (r, c) holds the value 10*r + c
     vals = torch.tensor([[10.0 * r + c for c in range(8)] for r in range(4)])
     x = vals.reshape(4, 1, 8, 1).expand(4, 32, 8, 32).contiguous()
@@ -72,8 +72,8 @@ def test_cluster_axis_reduces_rows_or_columns_of_4x8(ttnn):
     assert torch.equal(ttnn.to_torch(gathered[r * 8]).reshape(32, 8, 32)[0, :, 0], vals[r])
 
 
-def test_op_log_records_shapes_flops_and_link_bytes(ttnn):
-    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 8))
+def test_op_log_records_shapes_flops_and_link_bytes(ttnn, open_mesh):
+    mesh = open_mesh(1, 8)
     a = ttnn.from_torch(torch.randn(32, 64), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh)
     b = ttnn.from_torch(torch.randn(64, 128), dtype=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT, device=mesh,
                         mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=1))
@@ -94,10 +94,10 @@ def test_op_log_records_shapes_flops_and_link_bytes(ttnn):
     assert len(OPLOG.records) == n  # disabled: nothing recorded
 
 
-def test_replicated_cache_takes_per_device_writes_and_costs_one_copy(ttnn):
+def test_replicated_cache_takes_per_device_writes_and_costs_one_copy(ttnn, open_mesh):
     """A replicated KV cache is stored once on the host, yet each device's update lands only on that
     device (a shared-storage bug here once corrupted every 1x8 decode step)."""
-    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 8))
+    mesh = open_mesh(1, 8)
     cache = ttnn.zeros((1, 1, 32, 32), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh)
     shards = ttnn.get_device_tensors(cache)
     assert len({id(s._shards[0]) for s in shards}) == 1  # one host copy for 8 replicas

@@ -1,9 +1,10 @@
 """The module-like ``ttnn`` namespace of the emulator: same public names as ttnn 0.81.1."""
 from __future__ import annotations
 
+import inspect
 import types
 
-from . import ccl, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce, tensor
+from . import ccl, dispatch, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce, tensor
 
 _TOP = {
     dtypes: ["bfloat16", "float32", "uint32", "int32", "uint8", "uint16", "bfloat8_b", "bfloat4_b", "DataType",
@@ -18,7 +19,9 @@ _TOP = {
            "CppTensorToMesh", "CppMeshToTensor", "TensorToMesh", "MeshToTensor", "shard_tensor_to_mesh_mapper",
            "replicate_tensor_to_mesh_mapper", "create_mesh_mapper", "create_mesh_composer",
            "concat_mesh_to_tensor_composer", "ShardTensorToMesh", "ReplicateTensorToMesh", "ShardTensor2dMesh",
-           "ConcatMeshToTensor", "ConcatMesh2dToTensor"],
+           "ConcatMeshToTensor", "ConcatMesh2dToTensor", "ReplicateTensorToMeshWrapper",
+           "FabricConfig", "FabricReliabilityMode", "FabricTensixConfig", "FabricUDMMode", "FabricManagerMode",
+           "FabricRouterConfig", "set_fabric_config", "get_fabric_config"],
     ops_core: ["from_torch", "as_tensor", "to_torch", "to_layout", "typecast", "to_device", "from_device",
                "deallocate", "to_memory_config", "get_device_tensors", "zeros", "ones", "full",
                "zeros_like", "ones_like"],
@@ -39,9 +42,13 @@ _TOP[ops_attention] = ["fill_cache", "update_cache"]
 
 
 def _fill(module: types.ModuleType, table: dict) -> None:
+    """Exports the names; every op function goes through ``dispatch.wrap`` (documented dtypes, output_tensor)."""
     for source, names in table.items():
         for name in names:
-            setattr(module, name, getattr(source, name))
+            value = getattr(source, name)
+            if inspect.isfunction(value):
+                value = dispatch.wrap(f"{module.__name__}.{name}", value)
+            setattr(module, name, value)
 
 
 def build() -> types.ModuleType:

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .ops_common import as_float, make_output, per_device, require_device, store
+from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest, store
 
 
 def _attend(q, k, v, scale, mask, sink=None):
@@ -47,6 +47,11 @@ def scaled_dot_product_attention(input_tensor_q, input_tensor_k, input_tensor_v,
                    attention_sink)
     if attn_mask is not None and is_causal:
         raise RuntimeError("TT_FATAL: is_causal and attn_mask are mutually exclusive; pass is_causal=False")
+    require_fp32_dest("transformer.scaled_dot_product_attention", compute_kernel_config)
+    reject("transformer.scaled_dot_product_attention", cu_window_seqlens=(cu_window_seqlens, None),
+           windowed_q_token_offset=(windowed_q_token_offset, 0),
+           windowed_q_token_offset_tensor=(windowed_q_token_offset_tensor, None),
+           attn_mask_block_map=(attn_mask_block_map, None))
 
     def fn(q, k, v, m, sink):
         q, k, v = as_float(q), as_float(k), as_float(v)
@@ -85,6 +90,8 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
     """q [1, b, nh, dh]; k/v cache [b, nkv, s, dh]; attends to positions <= cur_pos[b] (and in the window)."""
     require_device("scaled_dot_product_attention_decode", input_tensor_q, input_tensor_k, input_tensor_v,
                    cur_pos_tensor)
+    require_fp32_dest("transformer.scaled_dot_product_attention_decode", compute_kernel_config)
+    reject("transformer.scaled_dot_product_attention_decode", share_cache=(share_cache or None, None))
 
     def fn(q, k, v, pos_t, m):
         q, k, v = as_float(q), as_float(k), as_float(v)
@@ -113,6 +120,8 @@ def rotary_embedding_llama(input_tensor, cos_cache, sin_cache, trans_mat, is_dec
                            memory_config=None, compute_kernel_config=None):
     """x * cos + (x @ trans_mat) * sin, trans_mat being the 32x32 pair-rotation matrix (tt-metal convention)."""
     require_device("rotary_embedding_llama", input_tensor, cos_cache, sin_cache, trans_mat)
+    reject("experimental.rotary_embedding_llama", is_decode_mode=(is_decode_mode, False))
+    require_fp32_dest("experimental.rotary_embedding_llama", compute_kernel_config)
 
     def fn(x, c, s, t):
         x, t = as_float(x), as_float(t)
@@ -129,6 +138,8 @@ def rotary_embedding_hf(input_tensor, cos_cache, sin_cache, is_decode_mode=False
                         compute_kernel_config=None):
     """HF rotate-half: x * cos + rotate_half(x) * sin."""
     require_device("rotary_embedding_hf", input_tensor, cos_cache, sin_cache)
+    reject("experimental.rotary_embedding_hf", is_decode_mode=(is_decode_mode, False))
+    require_fp32_dest("experimental.rotary_embedding_hf", compute_kernel_config)
 
     def fn(x, c, s):
         x = as_float(x)

@@ -71,3 +71,21 @@ def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Lay
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float32 else x.to(torch.float32)
+
+
+def reject(opname: str, **keywords) -> None:
+    """Raises for keywords given a value the emulator does not model although it would change the result on a
+    device (``name=(value, default)``); never accept and ignore such a keyword."""
+    for name, (value, default) in keywords.items():
+        changed = value is not None if default is None else (value is not default and value != default)
+        if changed:
+            raise NotImplementedError(f"ttnn.{opname}: {name}={value!r} changes the result on a device and is not "
+                                      "emulated")
+
+
+def require_fp32_dest(opname: str, compute_kernel_config) -> None:
+    """Ops other than matmul/linear are emulated in float32, i.e. as with fp32_dest_acc_en=True (and full
+    fidelity); an explicit config that asks for a bfloat16 destination register would round differently."""
+    if compute_kernel_config is not None and not getattr(compute_kernel_config, "fp32_dest_acc_en", True):
+        raise NotImplementedError(f"ttnn.{opname}: compute_kernel_config with fp32_dest_acc_en=False is not "
+                                  "emulated (this op is emulated with float32 accumulation)")

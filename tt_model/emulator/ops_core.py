@@ -1,12 +1,17 @@
 """Tensor creation and movement: from_torch / to_torch, layouts, dtypes, host <-> device."""
 from __future__ import annotations
 
+import os
+import uuid
+import warnings
+from pathlib import Path
+
 import torch
 
 from . import oplog
 from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
-from .mesh import CppMeshToTensor, MeshDevice
-from .ops_common import make_output, require_tile_for_block_float, store
+from .mesh import CppMeshToTensor, MeshDevice, ReplicateTensorToMeshWrapper
+from .ops_common import make_output, reject, require_tile_for_block_float, store
 from .tensor import Tensor
 
 
@@ -21,6 +26,8 @@ def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layo
                memory_config=None, mesh_mapper=None, cq_id=0, col_tilize=False, enable_bfloat_opt=False):
     if tensor is None:
         return None
+    # pad_value only fills tile padding (never read back: shards hold the logical shape); cq_id picks a queue.
+    reject("from_torch", spec=(spec, None), tile=(tile, None), enable_bfloat_opt=(enable_bfloat_opt, False))
     dtype = dtype if dtype is not None else dtype_from_torch(tensor.dtype)
     layout = layout if layout is not None else Layout.ROW_MAJOR
     require_tile_for_block_float(dtype, layout)
@@ -45,12 +52,88 @@ def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layo
     return out
 
 
+# ---------------------------------------------------------------- as_tensor and its cache files
+CACHE_FORMAT = "gptoss-bench emulated ttnn tensor"
+CACHE_VERSION = 1
+
+
+def cache_path(cache_file_name, dtype, layout) -> Path:
+    """The file ttnn 0.81.1's as_tensor uses (ttnn/ttnn/operations/core.py):
+    ``f"{cache_file_name}_dtype_{dtype.name}_layout_{layout.name}.tensorbin"``; not keyed on the mesh mapper."""
+    dtype_name = dtype.name if dtype is not None else "None"
+    layout_name = layout.name if layout is not None else "None"
+    return Path(f"{cache_file_name}_dtype_{dtype_name}_layout_{layout_name}.tensorbin")
+
+
+def _dump(path: Path, tensor: Tensor) -> None:
+    """Writes a host tensor atomically: a temp file unique to this fill, then a rename."""
+    unique, index = [], []
+    seen: dict[int, int] = {}
+    for s in tensor._shards:
+        if id(s) not in seen:
+            seen[id(s)] = len(unique)
+            unique.append(s.contiguous())
+        index.append(seen[id(s)])
+    payload = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "dtype": tensor.dtype.name,
+               "layout": tensor.layout.name, "placement": tensor.placement, "shards": unique, "index": index}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path, mesh) -> Tensor:
+    """A host tensor from a cache file; RuntimeError for anything that is not a complete emulator cache file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != CACHE_FORMAT:
+            raise ValueError("not an emulator tensor cache file")
+        if payload.get("version") != CACHE_VERSION:
+            raise ValueError(f"cache format version {payload.get('version')}, expected {CACHE_VERSION}")
+        unique = payload["shards"]
+        shards = [unique[i] for i in payload["index"]]
+        dtype, layout = DataType[payload["dtype"]], Layout[payload["layout"]]
+        if not shards or not all(isinstance(s, torch.Tensor) for s in shards):
+            raise ValueError("no shards")
+    except Exception as exc:  # truncated, garbage, foreign or old-format file
+        raise RuntimeError(f"Unable to load the tensor from {path}: {type(exc).__name__}: {exc}") from exc
+    return Tensor(shards, dtype, layout, mesh, StorageType.HOST, DRAM_MEMORY_CONFIG, payload.get("placement", "host"))
+
+
 def as_tensor(tensor, dtype=None, *, layout=Layout.ROW_MAJOR, device=None, memory_config=None,
-              cache_file_name=None, preprocess=None, mesh_mapper=None, cache_dump_mode=False):
-    if preprocess is not None:
-        tensor = preprocess(tensor)
-    return from_torch(tensor, dtype, layout=layout, device=device, memory_config=memory_config,
-                      mesh_mapper=mesh_mapper)
+              cache_file_name=None, preprocess=None, mesh_mapper=None, cache_dump_mode=None):
+    """ttnn 0.81.1's as_tensor: without ``cache_file_name`` a from_torch (after ``preprocess``). With it, a hit
+    loads the file and ignores ``tensor`` and ``preprocess``; a miss converts on the host (a
+    ReplicateTensorToMesh tensor unsharded, so the file loads onto any mesh), writes the file, then moves it to
+    ``device``. A file that cannot be loaded is converted and written again (a warning), as the real one does.
+    ``cache_dump_mode`` (multi-host DISTRIBUTED_GATHER vs LOCAL) changes nothing on one host: every fill is
+    written through a temp file and a rename."""
+    if device is not None and memory_config is None:
+        raise RuntimeError("memory_config must be specified when device is specified")
+
+    def convert(dev, mapper):
+        src = preprocess(tensor) if preprocess is not None else tensor
+        return from_torch(src, dtype, layout=layout, device=dev, memory_config=memory_config, mesh_mapper=mapper)
+
+    if cache_file_name is None:
+        return convert(device, mesh_mapper)
+    path = cache_path(cache_file_name, dtype, layout)
+    mesh = device if device is not None else getattr(mesh_mapper, "mesh_device", None)
+    if path.is_file():
+        try:
+            host = _load(path, mesh)
+        except RuntimeError as exc:
+            warnings.warn(f"Failed to load cache for {path}: {exc}; converting again", RuntimeWarning, stacklevel=2)
+        else:
+            return to_device(host, device, memory_config=memory_config) if device is not None else host
+    replicated = isinstance(mesh_mapper, ReplicateTensorToMeshWrapper)
+    host = convert(None, None if replicated else mesh_mapper)
+    _dump(path, host)
+    return to_device(host, device, memory_config=memory_config) if device is not None else host
 
 
 def _torch_dtype(dtype: DataType) -> torch.dtype:
@@ -97,13 +180,14 @@ def to_device(tensor, device, memory_config=None, queue_id=0):
     if tensor is None:
         return None
     shards = tensor._shards
+    placement = tensor.placement
     n = device.get_num_devices()
     if len(shards) == 1 and n > 1:
-        shards = shards * n
+        shards, placement = shards * n, "replicate"
     elif len(shards) != n:
         raise RuntimeError(f"to_device: tensor has {len(shards)} shards but the mesh has {n} devices")
-    out = Tensor(shards, tensor.dtype, tensor.layout, device, StorageType.DEVICE,
-                 memory_config or tensor.memory_config(), tensor.placement)
+    out = Tensor(list(shards), tensor.dtype, tensor.layout, device, StorageType.DEVICE,
+                 memory_config or tensor.memory_config(), placement)
     if oplog.OPLOG.enabled:
         oplog.record("to_device", (), (out,))
     return out

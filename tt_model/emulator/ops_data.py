@@ -6,7 +6,7 @@ import builtins
 import torch
 
 from .dtypes import Layout
-from .ops_common import as_float, make_output, per_device, require_device
+from .ops_common import as_float, make_output, per_device, reject, require_device
 from .tensor import Tensor
 
 
@@ -60,6 +60,7 @@ Tensor.__getitem__ = _getitem
 def concat(input_tensor, dim=0, *, memory_config=None, output_tensor=None, groups=1, sub_core_grids=None):
     tensors = list(input_tensor)
     require_device("concat", *tensors)
+    reject("concat", groups=(groups, 1))
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise RuntimeError(f"TT_FATAL: All Tensors should have same dtypes, got {sorted(d.name for d in dtypes)}")
@@ -89,6 +90,7 @@ def repeat_interleave(input_tensor, repeats, dim, *, memory_config=None):
 def embedding(input_tensor, weight, *, memory_config=None, output_tensor=None, padding_idx=None,
               layout=Layout.ROW_MAJOR, embeddings_type=None, dtype=None):
     require_device("embedding", input_tensor, weight)
+    reject("embedding", padding_idx=(padding_idx, None), embeddings_type=(embeddings_type, None))
     shards = per_device(lambda ids, w: w[ids.long()], input_tensor, weight)
     return make_output(weight, shards, dtype=dtype or weight.dtype, layout=layout or Layout.ROW_MAJOR,
                        memory_config=memory_config, name="embedding", inputs=(input_tensor, weight))

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import torch
 
-from .ops_common import as_float, make_output, per_device, require_device
+from .ops_common import as_float, make_output, per_device, reject, require_device
 from .tensor import Tensor
 
 
-def _binary(name, fn, a, b, dtype=None, memory_config=None, activations=None):
+def _binary(name, fn, a, b, dtype=None, memory_config=None, activations=None, a_activations=None,
+            b_activations=None):
     require_device(name, a, b)
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
         raise TypeError(f"ttnn.{name}: at least one operand must be a ttnn.Tensor")
     if activations:
         raise NotImplementedError(f"ttnn.{name}: fused activations are not emulated")
+    reject(name, input_tensor_a_activations=(a_activations or None, None),
+           input_tensor_b_activations=(b_activations or None, None))
     conv = lambda v: as_float(v) if isinstance(v, torch.Tensor) else float(v)
     shards = per_device(lambda x, y: fn(conv(x), conv(y)), a, b)
     return make_output(like, shards, dtype=dtype, memory_config=memory_config, name=name,
@@ -23,26 +26,31 @@ def _binary(name, fn, a, b, dtype=None, memory_config=None, activations=None):
 def add(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None, activations=None,
         input_tensor_a_activations=None, input_tensor_b_activations=None,
         fast_and_approximate_mode=False):
-    return _binary("add", torch.add, input_tensor_a, input_tensor_b, dtype, memory_config, activations)
+    return _binary("add", torch.add, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
+                   input_tensor_a_activations, input_tensor_b_activations)
 
 
 def sub(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None, activations=None,
         input_tensor_a_activations=None, input_tensor_b_activations=None,
         fast_and_approximate_mode=False):
-    return _binary("sub", torch.sub, input_tensor_a, input_tensor_b, dtype, memory_config, activations)
+    return _binary("sub", torch.sub, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
+                   input_tensor_a_activations, input_tensor_b_activations)
 
 
 def mul(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None, activations=None,
         input_tensor_a_activations=None, input_tensor_b_activations=None,
         fast_and_approximate_mode=False):
-    return _binary("mul", torch.mul, input_tensor_a, input_tensor_b, dtype, memory_config, activations)
+    return _binary("mul", torch.mul, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
+                   input_tensor_a_activations, input_tensor_b_activations)
 
 
 def div(input_tensor_a, input_tensor_b, *, memory_config=None, fast_and_approximate_mode=False,
         rounding_mode=None, activations=None, input_tensor_a_activations=None, input_tensor_b_activations=None,
         dtype=None, output_tensor=None):
+    reject("div", fast_and_approximate_mode=(fast_and_approximate_mode, False))
     fn = (lambda x, y: torch.div(x, y, rounding_mode=rounding_mode)) if rounding_mode else torch.div
-    return _binary("div", fn, input_tensor_a, input_tensor_b, dtype, memory_config, activations)
+    return _binary("div", fn, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
+                   input_tensor_a_activations, input_tensor_b_activations)
 
 
 def maximum(input_tensor_a, input_tensor_b, *, memory_config=None, output_tensor=None, dtype=None):
@@ -64,7 +72,7 @@ def _comparison(name, fn):
     def op(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None,
            activations=None):
         return _binary(name, lambda x, y: fn(x, y).to(torch.float32), input_tensor_a, input_tensor_b, dtype,
-                       memory_config)
+                       memory_config, activations)
     op.__name__ = name
     return op
 
@@ -86,22 +94,39 @@ def _unary(name, fn):
     return op
 
 
+def _accurate(name, fn):
+    """An op whose fast_and_approximate_mode=True would run an approximation the emulator does not model."""
+    def op(x, fast_and_approximate_mode=False):
+        reject(name, fast_and_approximate_mode=(fast_and_approximate_mode, False))
+        return fn(x)
+    return op
+
+
+def _sigmoid(x, vector_mode=None, mode=None):
+    # vector_mode 2 (columns only) leaves part of each tile uncomputed; any SigmoidMode but the default
+    # Accurate one approximates. Neither is emulated.
+    reject("sigmoid", vector_mode=(vector_mode if vector_mode != 4 else None, None), mode=(mode, None))
+    return torch.sigmoid(x)
+
+
 neg = _unary("neg", lambda x: -x)
 abs = _unary("abs", torch.abs)
 silu = _unary("silu", torch.nn.functional.silu)
 relu = _unary("relu", torch.relu)
-tanh = _unary("tanh", lambda x, fast_and_approximate_mode=False: torch.tanh(x))
+tanh = _unary("tanh", _accurate("tanh", torch.tanh))
 square = _unary("square", torch.square)
-sqrt = _unary("sqrt", lambda x, fast_and_approximate_mode=False: torch.sqrt(x))
-rsqrt = _unary("rsqrt", lambda x, fast_and_approximate_mode=False: torch.rsqrt(x))
+sqrt = _unary("sqrt", _accurate("sqrt", torch.sqrt))
+rsqrt = _unary("rsqrt", _accurate("rsqrt", torch.rsqrt))
 reciprocal = _unary("reciprocal", torch.reciprocal)
-exp = _unary("exp", lambda x, fast_and_approximate_mode=False: torch.exp(x))
-log = _unary("log", lambda x, fast_and_approximate_mode=False: torch.log(x))
+exp = _unary("exp", _accurate("exp", torch.exp))
+log = _unary("log", _accurate("log", torch.log))
 cos = _unary("cos", torch.cos)
 sin = _unary("sin", torch.sin)
-gelu = _unary("gelu", lambda x, fast_and_approximate_mode=True:
+# 0.81.1: fast_and_approximate_mode defaults to False (Accurate, erf); True is the FastLut variant, modelled by
+# the tanh approximation.
+gelu = _unary("gelu", lambda x, fast_and_approximate_mode=False:
               torch.nn.functional.gelu(x, approximate="tanh" if fast_and_approximate_mode else "none"))
-sigmoid = _unary("sigmoid", lambda x, vector_mode=None, mode=None: torch.sigmoid(x))
+sigmoid = _unary("sigmoid", _sigmoid)
 
 
 def clamp(input_tensor, min=None, max=None, *, memory_config=None, output_tensor=None):

@@ -10,18 +10,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 
 from bench import compare
 from bench.inputs import TeacherForcingInput, prompt_batch, resolve_model, teacher_forcing_inputs
 from bench.metrics import mean_kl, token_accuracy, topk_agreement
-from bench.results import (LayerPcc, Metrics, Provenance, RoutingAgreement, RunResult, Scalar, Segment,
-                           evaluate_thresholds, new_run_id, utc_now)
+from bench.results import Provenance, Row, RunResult, new_run_id, utc_now
 from bench.suite import LoadedSuite
-from reference.captures import Captures, decode_phase
+from bench.thresholds import evaluate
+from ground.captures import Captures, decode_phase, phase_key
+from ground.checkpoint import Checkpoint
 
 Log = Callable[[str], None]
 
@@ -45,78 +45,64 @@ class Progress:
     log: Log = lambda msg: None
 
 
-@dataclass
-class _Gathered:
-    layer_pcc: list[LayerPcc] = field(default_factory=list)
-    routing: list[RoutingAgreement] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
-    scalars: list[Scalar] = field(default_factory=list)
-
-
-def reference_mode(model_dir: Path, requested: str) -> str:
+def reference_mode(checkpoint: Checkpoint, requested: str) -> str:
     """Whole-model HF forward when the dequantized float32 model fits in a third of RAM, else streaming."""
     if requested != "auto":
         return requested
     import psutil
 
-    from reference.loader import load_config
-
-    config = load_config(model_dir)
+    config = checkpoint.config
     experts = config.num_hidden_layers * config.num_local_experts * 3 * config.hidden_size * config.intermediate_size
     float32_bytes = 4 * (experts + 2 * config.vocab_size * config.hidden_size)
     return "whole" if float32_bytes < psutil.virtual_memory().total / 3 else "stream"
 
 
 def run_accuracy(request: AccuracyRequest, progress: Progress | None = None) -> list[RunResult]:
-    from reference.loader import load_tokenizer
-
     progress = progress or Progress()
     suite = request.suite.suite
-    model_dir = resolve_model(suite.model, request.model, request.suite)
-    tokenizer = load_tokenizer(model_dir)
-    mode = reference_mode(model_dir, request.reference_mode)
+    checkpoint = resolve_model(request.model, request.suite)
+    tokenizer = checkpoint.tokenizer
+    mode = reference_mode(checkpoint, request.reference_mode)
     prompts = [prompt_batch(request.suite, tokenizer, n) for n in suite.prefill_lengths]
     forcing = teacher_forcing_inputs(request.suite, tokenizer)
 
     progress.phase("reference", len(prompts) + len(forcing))
     started = time.perf_counter()
-    ref_prompts = [_reference(model_dir, ids, suite.decode_steps, None, mode, request, progress) for ids in prompts]
-    ref_forcing = [_reference(model_dir, tf.context, suite.teacher_forcing.tokens, tf.forced, mode, request, progress)
+    ref_prompts = [_reference(checkpoint, ids, suite.decode_steps, None, mode, request, progress) for ids in prompts]
+    ref_forcing = [_reference(checkpoint, tf.context, suite.teacher_forcing.tokens, tf.forced, mode, request, progress)
                    for tf in forcing]
     reference_seconds = time.perf_counter() - started
 
     results = []
     for mesh in request.meshes or tuple(suite.meshes):
-        results.append(_run_mesh(request, model_dir, mesh, prompts, ref_prompts, forcing, ref_forcing,
+        results.append(_run_mesh(request, checkpoint, mesh, prompts, ref_prompts, forcing, ref_forcing,
                                  reference_seconds, progress))
     return results
 
 
-def _reference(model_dir, ids, steps, forced, mode, request, progress) -> Captures:
+def _reference(checkpoint, ids, steps, forced, mode, request, progress) -> Captures:
     from reference.runner import run_reference
 
-    captures = run_reference(model_dir, ids, decode_steps=steps, decode_tokens=forced, mode=mode,
+    captures = run_reference(checkpoint, ids, decode_steps=steps, decode_tokens=forced, mode=mode,
                              use_cache=request.use_cache, log=progress.log)
     progress.advance("reference")
     return captures
 
 
-def _run_mesh(request, model_dir, mesh, prompts, ref_prompts, forcing, ref_forcing, reference_seconds,
+def _run_mesh(request, checkpoint, mesh, prompts, ref_prompts, forcing, ref_forcing, reference_seconds,
               progress) -> RunResult:
     import tt_model
-    from reference.runner import fed_decode_tokens
 
     suite = request.suite.suite
-    gathered = _Gathered()
     device = f"device {mesh}"
     progress.phase(device, 1 + 2 * len(prompts) + len(forcing))
     started = time.perf_counter()
-    model = tt_model.load(model_dir, mesh=mesh, backend=request.backend, precision=_precision(suite.dtypes))
+    model = tt_model.load(checkpoint, mesh=mesh, backend=request.backend, precision=_precision(suite.dtypes))
     progress.advance(device)
     try:
         device_runs = []
         for ids, ref in zip(prompts, ref_prompts):
-            accumulated = model.capture(ids, suite.decode_steps, decode_tokens=fed_decode_tokens(ref))
+            accumulated = model.capture(ids, suite.decode_steps, decode_tokens=ref.decode_tokens)
             progress.advance(device)
             isolated = model.isolated_layers(ref)
             progress.advance(device)
@@ -130,16 +116,16 @@ def _run_mesh(request, model_dir, mesh, prompts, ref_prompts, forcing, ref_forci
     device_seconds = time.perf_counter() - started
 
     progress.phase("compare", len(device_runs) + len(forcing))
-    several = len(device_runs) > 1
+    rows: list[Row] = []
     for ids, ref, accumulated, isolated in device_runs:
-        _compare_layers(gathered, ids.shape[1] if several else None, ref, accumulated, isolated)
+        rows += _layer_rows(mesh, ids.shape[1], ref, accumulated, isolated)
         progress.advance("compare")
     for tf, ref, device_logits in zip(forcing, ref_forcing, forced_logits):
-        _compare_forcing(gathered, tf, ref, device_logits, suite.teacher_forcing.segment)
+        rows += _forcing_rows(mesh, tf, ref, device_logits, suite.teacher_forcing.segment)
         progress.advance("compare")
-    gathered.scalars += [Scalar(name="wall_seconds reference", value=reference_seconds),
-                         Scalar(name=f"wall_seconds device ({model.backend_info['backend']})", value=device_seconds)]
-    return _result(request, model_dir, mesh, model.backend_info, gathered)
+    rows += [Row(metric="wall_seconds", mesh=mesh, side="reference", value=reference_seconds),
+             Row(metric="wall_seconds", mesh=mesh, side="device", value=device_seconds)]
+    return _result(request, checkpoint, mesh, model.backend_info, rows)
 
 
 def _precision(dtypes):
@@ -152,10 +138,7 @@ def _precision(dtypes):
 def _device_forcing(model, tf: TeacherForcingInput, ref: Captures) -> torch.Tensor:
     """Device logits predicting each forced token [B, T, V]: the prefill's last position, then every
     decode step but the last (whose logits predict beyond the forced text)."""
-    from reference.runner import fed_decode_tokens
-
-    forced = fed_decode_tokens(ref)
-    prefill, decode = model.teacher_forced(tf.context, forced)
+    prefill, decode = model.teacher_forced(tf.context, ref.decode_tokens)
     return torch.cat([prefill[:, -1:], decode[:, :-1]], dim=1)
 
 
@@ -165,56 +148,58 @@ def _reference_forcing(ref: Captures, steps: int) -> torch.Tensor:
     return torch.cat(logits, dim=1).float()
 
 
-def _compare_layers(gathered: _Gathered, prefill_len: int | None, ref, accumulated, isolated) -> None:
+def _pcc_row(mesh: str, prefill_len: int, kind: str, r: compare.FieldPcc) -> Row:
+    phase, step = phase_key(r.phase)
+    finite = not math.isnan(r.value)
+    status = "ok" if finite else ("nonfinite" if r.method == "nonfinite" else "error")
+    return Row(metric="pcc", mesh=mesh, phase=phase, step=step, prefill_len=prefill_len, layer=r.layer,
+               field=r.field, kind=kind, value=r.value if finite else None, status=status, reason=r.reason)
+
+
+def _layer_rows(mesh: str, prefill_len: int, ref, accumulated, isolated) -> list[Row]:
+    rows = []
     for kind, device in (("accumulated", accumulated), ("isolated", isolated)):
-        for row in compare.layer_pccs(ref, device):
-            phase = _phase_name(row.phase, prefill_len)
-            value = None if math.isnan(row.value) else row.value
-            if row.layer is None:  # final norm / logits: model-level, reported as scalars
-                if kind == "accumulated":
-                    gathered.scalars.append(Scalar(name=f"pcc {phase} {row.field}", value=value))
-                continue
-            gathered.layer_pcc.append(LayerPcc(phase=phase, layer=row.layer, field=row.field, kind=kind,
-                                               value=value, reason=row.reason))
-    for row in compare.routing_rows(ref, accumulated):
-        gathered.routing.append(RoutingAgreement(phase=_phase_name(row.phase, prefill_len), layer=row.layer,
-                                                 exact=row.exact, overlap=row.overlap))
+        rows += [_pcc_row(mesh, prefill_len, kind, r) for r in compare.layer_pccs(ref, device)
+                 if r.layer is not None or kind == "accumulated"]
+    for r in compare.routing_rows(ref, accumulated):
+        phase, step = phase_key(r.phase)
+        for name, value in (("routing_exact", r.exact), ("routing_overlap", r.overlap)):
+            rows.append(Row(metric=name, mesh=mesh, phase=phase, step=step, prefill_len=prefill_len, layer=r.layer,
+                            kind="accumulated", value=value))
+    return rows
 
 
-def _phase_name(phase: str, prefill_len: int | None) -> str:
-    """``prefill`` / ``decode_3`` as captured; with several prefill lengths, ``prefill@128`` etc."""
-    return phase if prefill_len is None else f"{phase}@{prefill_len}"
-
-
-def _compare_forcing(gathered: _Gathered, tf: TeacherForcingInput, ref: Captures, device: torch.Tensor,
-                     segment: int) -> None:
-    from reference.runner import fed_decode_tokens
-
+def _forcing_rows(mesh: str, tf: TeacherForcingInput, ref: Captures, device: torch.Tensor, segment: int) -> list[Row]:
     steps = device.shape[1]
     reference = _reference_forcing(ref, steps)
+    rows = []
     for start in range(0, steps, segment):
         r, d = reference[:, start:start + segment], device[:, start:start + segment]
-        gathered.segments.append(Segment(corpus=tf.source, segment=start // segment,
-                                         top1=topk_agreement(r, d, k=1), top5=topk_agreement(r, d, k=5),
-                                         kl=mean_kl(r, d)))
+        for name, value in (("top1", topk_agreement(r, d, k=1)), ("top5", topk_agreement(r, d, k=5)),
+                            ("kl", mean_kl(r, d))):
+            rows.append(_finite_row(name, mesh=mesh, corpus=tf.source, segment=start // segment, value=value))
     if tf.forced is not None:  # fixed text: how often each side predicts the text itself
-        targets = fed_decode_tokens(ref)
         for side, logits in (("reference", reference), ("device", device)):
-            gathered.scalars.append(Scalar(name=f"text top1 {tf.source} {side}",
-                                           value=token_accuracy(logits, targets, k=1)))
+            rows.append(_finite_row("text_top1", mesh=mesh, corpus=tf.source, side=side,
+                                    value=token_accuracy(logits, ref.decode_tokens, k=1)))
+    return rows
 
 
-def _result(request, model_dir, mesh, backend_info, gathered: _Gathered) -> RunResult:
-    from bench.provenance import git_commit, host, library_versions, model_identity
+def _finite_row(metric: str, value: float, **key) -> Row:
+    if math.isfinite(value):
+        return Row(metric=metric, value=value, **key)
+    return Row(metric=metric, value=None, status="nonfinite", reason=f"{metric} is {value}", **key)
+
+
+def _result(request, checkpoint: Checkpoint, mesh, backend_info, rows: list[Row]) -> RunResult:
+    from bench.provenance import git_commit, host, library_versions
 
     suite = request.suite.suite
-    path, config_hash = model_identity(model_dir)
-    metrics = Metrics(layer_pcc=gathered.layer_pcc, routing=gathered.routing, segments=gathered.segments,
-                      scalars=gathered.scalars)
     provenance = Provenance(git_commit=git_commit(), host=host(), backend=backend_info["backend"],
-                            ttnn_version=backend_info.get("ttnn_version"), mesh=mesh, model_path=path,
-                            model_config_hash=config_hash, suite_name=suite.name, suite_hash=request.suite.hash,
-                            versions=library_versions())
+                            ttnn_version=backend_info.get("ttnn_version"), mesh=mesh,
+                            model_path=str(checkpoint.path), model_identity=checkpoint.identity,
+                            model_config_hash=checkpoint.config_hash, precision=backend_info.get("precision", {}),
+                            suite_name=suite.name, suite_hash=request.suite.hash, versions=library_versions())
     return RunResult(run_id=new_run_id(), time=utc_now(), provenance=provenance,
-                     thresholds=suite.thresholds.model_dump(mode="json"), metrics=metrics,
-                     verdicts=evaluate_thresholds(metrics, suite.thresholds))
+                     thresholds=suite.thresholds.model_dump(mode="json"), rows=rows,
+                     verdicts=evaluate(rows, suite.thresholds, mesh))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
-from bench.errors import ThresholdFailure, UserError
+from ground.errors import ThresholdFailure, UserError
+from ground.settings import go_offline, quiet_third_party
 
 # verb -> module that defines ``add_arguments(parser)`` and ``run(args) -> int``.
 # Modules are imported only for the verb being run: torch and transformers are slow to import.
@@ -28,10 +28,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="also show third-party warnings and progress bars (transformers, torch)")
     parser = _Parser(prog="gptoss-bench", description=__doc__)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for verb, (module_name, help_text) in VERBS.items():
-        verb_parser = sub.add_parser(verb, help=help_text, description=help_text)
+        verb_parser = sub.add_parser(verb, help=help_text, description=help_text, parents=[common])
         verb_parser.set_defaults(_module=module_name)
         _module(module_name).add_arguments(verb_parser)
     return parser
@@ -42,7 +45,7 @@ def _module(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    go_offline()
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and not argv[0].startswith("-") and argv[0] not in VERBS:
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb is None:
             build_parser().print_help()
             return 2
+        if not args.verbose:
+            quiet_third_party()
         return int(_module(args._module).run(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

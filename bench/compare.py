@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.metrics import mean_kl, pcc, routing_agreement, topk_agreement
-from reference.captures import INTEGER_FIELDS, LAYER_FIELDS, MODEL_FIELDS, Captures
+from ground.captures import INTEGER_FIELDS, LAYER_FIELDS, MODEL_FIELDS, Captures
 
 # Fields compared by PCC; ids are compared as sets (routing agreement) instead.
 PCC_LAYER_FIELDS = tuple(f for f in LAYER_FIELDS if f not in INTEGER_FIELDS and f != "topk_weights")

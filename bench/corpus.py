@@ -22,7 +22,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from bench.errors import UserError
+from ground.errors import UserError
 
 SPLITS = ("train", "heldout", "eval")
 # Percent of the prompt-hash space each split owns: [start, end).

@@ -4,14 +4,14 @@ teacher-forcing text, all from the model's own tokenizer."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from bench.errors import UserError
 from bench.suite import LoadedSuite, Prompt
+from ground.checkpoint import Checkpoint, resolve_checkpoint
+from ground.errors import UserError
 
 # Text used to lengthen a prompt that is shorter than the prefill length: the corpus's held-out
 # split, so the continuation is natural text for the bundled model and never its training data.
@@ -25,22 +25,9 @@ class TeacherForcingInput:
     forced: torch.Tensor | None  # [B, T] tokens fed one by one; None: the reference's greedy choices
 
 
-def resolve_model(spec: str, override: str | None, loaded: LoadedSuite) -> Path:
-    """The checkpoint a suite names: ``tiny`` (bundled), ``$HF_MODEL``, or a path next to the suite."""
-    from reference.checkpoint import bundled_tiny_dir
-    from reference.loader import validate_model_dir
-
-    if override is not None:
-        return validate_model_dir(Path(override), "--model")
-    if spec == "tiny":
-        return validate_model_dir(bundled_tiny_dir(), "bundled tiny model")
-    if spec.startswith("$"):
-        value = os.environ.get(spec[1:])
-        if not value:
-            raise UserError(f"suite {loaded.suite.name!r} takes its model from {spec}, which is unset; "
-                            f"export {spec[1:]}=/path/to/checkpoint or pass --model DIR")
-        return validate_model_dir(Path(value), spec)
-    return validate_model_dir(loaded.resolve(spec), f"suite model {spec!r}")
+def resolve_model(override: str | None, loaded: LoadedSuite) -> Checkpoint:
+    """The checkpoint of a run: ``--model``, else ``$HF_MODEL``, else the suite's model."""
+    return resolve_checkpoint(override, loaded.suite.model, loaded.source.parent)
 
 
 def bos_id(tokenizer) -> int | None:

@@ -1,4 +1,4 @@
-"""Where a run's numbers came from: project commit, host, library versions, model and suite identity."""
+"""Where a run's numbers came from: project commit, host, library versions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LIBRARIES = ("gptoss-bench", "torch", "transformers", "safetensors", "pydantic", "ttnn")
+LIBRARIES = ("gptoss-bench", "torch", "transformers", "safetensors", "pydantic", "ttnn", "lm_eval")
 
 
 def git_commit(root: Path = _PROJECT_ROOT) -> str:
@@ -36,10 +36,3 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def model_identity(model_dir: str | Path) -> tuple[str, str]:
-    """(resolved path, sha256[:16] of config.json) — the same hash as reference.checkpoint.config_hash."""
-    from reference.checkpoint import config_hash
-
-    return str(Path(model_dir).resolve()), config_hash(model_dir)

@@ -1,8 +1,11 @@
-"""Results of one accuracy run: the metric payload, verdicts, and the JSON file per run.
+"""Results of one run: provenance, flat metric rows with structured keys, verdicts, one JSON file.
 
-The payload maps 1:1 onto the JSON and onto the SQLite tables in ``bench.store``.
-Verdict states are distinct (pass, fail, skipped, error): a metric that could not be
-computed is never stored as a silent number.
+Every row and verdict carries its identity as fields (metric, mesh, phase, decode step, prefill
+length, layer, capture field, kind, corpus, segment, side), never as a string to be parsed back.
+The summary, the SQLite store, the gate and the report group on these fields.
+
+Schema history: 1 kept per-kind lists (layer_pcc, routing, segments, scalars) and string-named
+verdicts; 2 is the flat keyed form. Version-1 files load through ``MIGRATIONS``.
 """
 
 from __future__ import annotations
@@ -15,58 +18,70 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bench.errors import UserError
+from bench.metric_defs import METRICS
+from ground.errors import UserError
 
-SCHEMA_VERSION = 1
-State = Literal["pass", "fail", "skipped", "error"]
+SCHEMA_VERSION = 2
+# nonfinite: a NaN/inf where a number was due; error: could not be computed; skipped: no data.
+State = Literal["pass", "fail", "nonfinite", "error", "skipped"]
+WORST_FIRST: tuple[str, ...] = ("error", "nonfinite", "fail", "pass", "skipped")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LayerPcc(_Strict):
-    phase: str  # prefill, decode_0, ...
-    layer: int
-    field: str  # a reference.captures.LAYER_FIELDS name
-    kind: Literal["accumulated", "isolated"]
-    value: float | None  # None: not computable (see reason), never a made-up number
+class Key(_Strict):
+    """What a value is: the metric plus every coordinate that tells it apart from its siblings."""
+
+    metric: str
+    mesh: str | None = None
+    phase: Literal["prefill", "decode"] | None = None
+    step: int | None = None          # decode step index
+    prefill_len: int | None = None   # prompt length of the run the value belongs to
+    layer: int | None = None         # None for model-level fields (final_norm, logits)
+    field: str | None = None         # a ground.captures field name
+    kind: Literal["accumulated", "isolated"] | None = None
+    corpus: str | None = None        # teacher-forcing source: greedy, a corpus split, a file
+    segment: int | None = None       # 32-token segment of the teacher-forced text
+    side: Literal["reference", "device"] | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _declared(cls, name: str) -> str:
+        if name not in METRICS:
+            raise ValueError(f"metric {name!r} is not declared in bench.metric_defs")
+        return name
+
+    def key(self) -> dict:
+        """The identifying fields that are set."""
+        return {name: getattr(self, name) for name in Key.model_fields if getattr(self, name) is not None}
+
+    def where(self) -> str:
+        """Short human location, e.g. ``prefill@32 L3 layer_out`` or ``decode_2@32``."""
+        parts = []
+        if self.phase is not None:
+            phase = self.phase if self.step is None else f"{self.phase}_{self.step}"
+            parts.append(phase if self.prefill_len is None else f"{phase}@{self.prefill_len}")
+        if self.layer is not None:
+            parts.append(f"L{self.layer}")
+        for name in ("field", "kind", "corpus", "side"):
+            if getattr(self, name) is not None:
+                parts.append(str(getattr(self, name)))
+        if self.segment is not None:
+            parts.append(f"seg{self.segment}")
+        return " ".join(parts)
+
+
+class Row(Key):
+    value: float | None = None  # None: not computable (status and reason say why), never a made-up number
+    status: Literal["ok", "nonfinite", "error"] = "ok"
     reason: str = ""
 
 
-class RoutingAgreement(_Strict):
-    phase: str
-    layer: int
-    exact: float  # fraction of tokens whose top-k expert set matches exactly
-    overlap: float  # mean |ref ∩ dev| / k
-
-
-class Segment(_Strict):
-    corpus: str
-    segment: int  # index of the 32-token segment
-    top1: float
-    top5: float
-    kl: float
-
-
-class Scalar(_Strict):
-    name: str
-    value: float | None
-    threshold: float | None = None
-    verdict: State = "skipped"
-
-
-class Metrics(_Strict):
-    layer_pcc: list[LayerPcc] = []
-    routing: list[RoutingAgreement] = []
-    segments: list[Segment] = []
-    scalars: list[Scalar] = []
-
-
-class Verdict(_Strict):
-    metric: str
+class Verdict(Key):
     state: State
     value: float | None = None
     threshold: float | None = None
@@ -80,7 +95,9 @@ class Provenance(_Strict):
     ttnn_version: str | None = None
     mesh: str
     model_path: str
+    model_identity: str = Field(description="content hash of config, weights and tokenizer")
     model_config_hash: str
+    precision: dict = {}
     suite_name: str
     suite_hash: str
     versions: dict[str, str] = {}
@@ -88,20 +105,21 @@ class Provenance(_Strict):
 
 class RunResult(_Strict):
     schema_version: int = SCHEMA_VERSION
+    kind: Literal["accuracy"] = "accuracy"
     run_id: str
     time: str = Field(description="UTC ISO 8601")
     provenance: Provenance
     thresholds: dict = Field(description="the suite's thresholds, as validated")
-    metrics: Metrics
+    rows: list[Row]
     verdicts: list[Verdict]
 
     @property
     def state(self) -> State:
         states = {v.state for v in self.verdicts}
-        for worst in ("error", "fail", "pass"):
-            if worst in states:
-                return worst  # type: ignore[return-value]
-        return "skipped"
+        return next((s for s in WORST_FIRST if s in states), "skipped")  # type: ignore[return-value]
+
+    def rows_of(self, metric: str, **key) -> list[Row]:
+        return [r for r in self.rows if r.metric == metric and all(getattr(r, k) == v for k, v in key.items())]
 
 
 def utc_now() -> str:
@@ -113,8 +131,70 @@ def new_run_id() -> str:
     return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-# schema_version N -> function turning a version-N dict into version N+1. Empty until v2 exists.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+# ----------------------------------------------------------------------------- migration
+
+
+def _v1_phase(text: str) -> dict:
+    """v1 phase strings: 'prefill', 'decode_3', with '@128' when a suite had several prefill lengths."""
+    name, _, length = text.partition("@")
+    key: dict = {"prefill_len": int(length)} if length else {}
+    if name.startswith("decode_"):
+        return {**key, "phase": "decode", "step": int(name[len("decode_"):])}
+    return {**key, "phase": name}
+
+
+def _v1_scalar(name: str) -> dict | None:
+    """'pcc prefill logits', 'text top1 eval device', 'wall_seconds device (emulated)' -> key fields."""
+    words = name.split()
+    if words[0] == "pcc" and len(words) == 3:
+        return {"metric": "pcc", **_v1_phase(words[1]), "field": words[2]}
+    if words[:2] == ["text", "top1"] and len(words) == 4:
+        return {"metric": "text_top1", "corpus": words[2], "side": words[3]}
+    if words[0] == "wall_seconds":
+        return {"metric": "wall_seconds", "side": words[1]}
+    return None
+
+
+def _v1_verdict(v: dict, mesh: str) -> dict:
+    words = v["metric"].split()
+    fields = {"state": v["state"], "value": v.get("value"), "threshold": v.get("threshold"),
+              "message": v.get("message", ""), "mesh": mesh}
+    if words[0] == "layer_pcc":  # layer_pcc <phase> layer <i> <field> <kind>
+        return {**fields, "metric": "pcc", **_v1_phase(words[1]), "layer": int(words[3]), "field": words[4],
+                "kind": words[5]}
+    return {**fields, "metric": "_".join(words)}  # 'routing exact' -> routing_exact, top1, top5, kl
+
+
+def _v1_to_v2(data: dict) -> dict:
+    metrics, prov = data["metrics"], data["provenance"]
+    mesh = prov["mesh"]
+    rows = [{"metric": "pcc", "mesh": mesh, **_v1_phase(r["phase"]), "layer": r["layer"], "field": r["field"],
+             "kind": r["kind"], "value": r["value"], "status": "ok" if r["value"] is not None else "error",
+             "reason": r.get("reason", "")} for r in metrics.get("layer_pcc", [])]
+    for r in metrics.get("routing", []):
+        for name in ("exact", "overlap"):
+            rows.append({"metric": f"routing_{name}", "mesh": mesh, **_v1_phase(r["phase"]), "layer": r["layer"],
+                         "kind": "accumulated", "value": r[name]})
+    for s in metrics.get("segments", []):
+        for name in ("top1", "top5", "kl"):
+            rows.append({"metric": name, "mesh": mesh, "corpus": s["corpus"], "segment": s["segment"],
+                         "value": s[name]})
+    for s in metrics.get("scalars", []):
+        key = _v1_scalar(s["name"])
+        if key is not None:
+            rows.append({**key, "mesh": mesh, "value": s["value"]})
+    for row in rows:
+        if row.get("metric") == "wall_seconds" and row.get("side") not in ("reference", "device"):
+            row["side"] = "device"
+    provenance = {k: v for k, v in prov.items()}
+    provenance.setdefault("model_identity", f"config:{prov['model_config_hash']}")  # v1 knew only the config
+    return {"schema_version": 2, "kind": "accuracy", "run_id": data["run_id"], "time": data["time"],
+            "provenance": provenance, "thresholds": data["thresholds"], "rows": rows,
+            "verdicts": [_v1_verdict(v, mesh) for v in data["verdicts"]]}
+
+
+# schema_version N -> function turning a version-N dict into version N+1.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
 def migrate(data: dict, source: str) -> dict:
@@ -126,9 +206,27 @@ def migrate(data: dict, source: str) -> dict:
     while version < SCHEMA_VERSION:
         if version not in MIGRATIONS:
             raise UserError(f"{source}: schema_version {version} cannot be migrated to {SCHEMA_VERSION}")
-        data = MIGRATIONS[version](data)
+        try:
+            data = MIGRATIONS[version](data)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise UserError(f"{source}: malformed schema_version {version} file ({type(exc).__name__}: {exc})") from None
         version = data["schema_version"]
     return data
+
+
+def parse_result(data: object, source: str) -> RunResult:
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    data = migrate(data, source)
+    try:
+        return RunResult.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"{source}: invalid results file at {where}: {first['msg']}") from None
+
+
+# ----------------------------------------------------------------------------- files
 
 
 def save_result(result: RunResult, path: str | os.PathLike) -> Path:
@@ -138,7 +236,7 @@ def save_result(result: RunResult, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(result.model_dump_json(indent=1))
+            f.write(result.model_dump_json(indent=1, exclude_none=True))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -156,70 +254,4 @@ def load_result(path: str | os.PathLike) -> RunResult:
         raise UserError(f"{path}: results file does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    data = migrate(data, str(path))
-    try:
-        return RunResult.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"{path}: invalid results file at {where}: {first['msg']}") from None
-
-
-# suite threshold key -> capture fields it gates (reference.captures.LAYER_FIELDS names)
-PCC_FIELDS: dict[str, tuple[str, ...]] = {
-    "layer_out": ("layer_out",),
-    "attention": ("attn_out",),
-    "router_logits": ("router_logits",),
-    "moe_out": ("moe_out",),
-    "norms": ("attn_norm", "mlp_norm"),
-}
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _check(metric: str, value: float | None, threshold: float, higher_is_better: bool = True) -> Verdict:
-    if value is None:
-        return Verdict(metric=metric, state="skipped", threshold=threshold, message=f"{metric}: no data")
-    if value != value:  # NaN
-        return Verdict(metric=metric, state="error", threshold=threshold, message=f"{metric}: value is NaN")
-    ok = value >= threshold if higher_is_better else value <= threshold
-    op = ("<" if higher_is_better else ">") if not ok else (">=" if higher_is_better else "<=")
-    return Verdict(
-        metric=metric, state="pass" if ok else "fail", value=value, threshold=threshold,
-        message=f"{metric} {value:.4f} {op} {threshold:g}",
-    )
-
-
-def _pcc_verdicts(rows: list[LayerPcc], thresholds) -> list[Verdict]:
-    verdicts = []
-    for row in rows:
-        # "prefill" or "prefill@128" (suites with several prefill lengths); everything else is a decode step
-        limits = thresholds.layer_pcc.prefill if row.phase.split("@")[0] == "prefill" else thresholds.layer_pcc.decode
-        for key, fields in PCC_FIELDS.items():
-            limit = getattr(limits, key)
-            if row.field in fields and limit is not None:
-                name = f"layer_pcc {row.phase} layer {row.layer} {row.field} {row.kind}"
-                if row.value is None:
-                    verdicts.append(Verdict(metric=name, state="error", threshold=limit, message=f"{name}: {row.reason or 'not computed'}"))
-                else:
-                    verdicts.append(_check(name, row.value, limit))
-    return verdicts
-
-
-def evaluate_thresholds(metrics: Metrics, thresholds) -> list[Verdict]:
-    """One verdict per gated value; ``thresholds`` is a ``bench.suite.Thresholds``.
-
-    Failing messages name the metric and the value against the threshold, e.g.
-    ``layer_pcc prefill layer 3 layer_out accumulated 0.8712 < 0.88``.
-    """
-    verdicts = _pcc_verdicts(metrics.layer_pcc, thresholds)
-    verdicts.append(_check("routing exact", _mean([r.exact for r in metrics.routing]), thresholds.routing.exact_min))
-    verdicts.append(_check("routing overlap", _mean([r.overlap for r in metrics.routing]), thresholds.routing.overlap_min))
-    verdicts.append(_check("top1", _mean([s.top1 for s in metrics.segments]), thresholds.top1_min))
-    verdicts.append(_check("top5", _mean([s.top5 for s in metrics.segments]), thresholds.top5_min))
-    verdicts.append(_check("kl", _mean([s.kl for s in metrics.segments]), thresholds.kl_max, higher_is_better=False))
-    return verdicts
+    return parse_result(data, str(path))

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bench.errors import UserError
+from ground.errors import UserError
 
 _MESH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 

@@ -1,6 +1,6 @@
 """Trains the bundled tiny GPT-OSS on the procedural corpus and writes it in the published layout.
 
-    python -m reference.train_tiny --out reference/assets/tiny --seed 0
+    python -m bench.train_tiny --out ground/assets/tiny --seed 0
 
 Float32 on CPU with transformers' own GptOssForCausalLM, a fixed thread count and deterministic
 algorithms, so the same seed and command on the same machine give identical tensors. The last
@@ -82,7 +82,7 @@ def _mix_order(mix: dict[str, int]) -> tuple[str, ...]:
 
 def _shipped_value(name: str, weight: torch.Tensor) -> torch.Tensor:
     """What the checkpoint writer stores for a float parameter, read back as float32."""
-    from reference.mxfp4 import dequantize_expert_weight, quantize_expert_weight
+    from ground.mxfp4 import dequantize_expert_weight, quantize_expert_weight
 
     if name.endswith(("mlp.experts.gate_up_proj", "mlp.experts.down_proj")):
         return dequantize_expert_weight(*quantize_expert_weight(weight))
@@ -169,7 +169,7 @@ def heldout_loss(model, params: dict, batch) -> float:
 
 
 def write(cfg: TrainConfig, tokenizer, state: dict[str, torch.Tensor]) -> Path:
-    from reference.checkpoint import write_checkpoint
+    from reference.checkpoint_writer import write_checkpoint
     from reference.presets import get_preset, published_config
 
     config = published_config(get_preset("tiny"))
@@ -177,7 +177,7 @@ def write(cfg: TrainConfig, tokenizer, state: dict[str, torch.Tensor]) -> Path:
 
 
 def parse_args(argv=None) -> TrainConfig:
-    p = argparse.ArgumentParser(prog="python -m reference.train_tiny", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m bench.train_tiny", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     defaults = TrainConfig(out=Path("."))
     for name in ("seed", "steps", "batch", "seq_len", "qat_steps", "threads", "warmup"):

@@ -25,8 +25,12 @@ final_norm     [B, S, H]    output of the model's final RMSNorm
 logits         [B, S, V]    lm_head output, float32
 ============== ============ ==========================================================
 
-On disk a ``Captures`` is one safetensors file with flat keys
-``{phase}.layers.{i}.{field}`` and ``{phase}.{field}`` plus metadata (JSON strings).
+Besides the phases a run keeps the tokens it was fed, as data (``tokens``): ``input_ids`` [B, S],
+``attention_mask`` [B, S] when given, and ``decode_tokens`` [B, steps], the token fed at each decode
+step (forced, or the side's own greedy choice).
+
+On disk a ``Captures`` is one safetensors file with flat keys ``{phase}.layers.{i}.{field}``,
+``{phase}.{field}`` and ``tokens.{name}``, plus string metadata.
 """
 
 from __future__ import annotations
@@ -53,10 +57,18 @@ LAYER_FIELDS: tuple[str, ...] = (
 )
 MODEL_FIELDS: tuple[str, ...] = ("final_norm", "logits")
 INTEGER_FIELDS = frozenset({"topk_ids"})
+TOKENS = "tokens"
 
 
 def decode_phase(step: int) -> str:
     return f"decode_{step}"
+
+
+def phase_key(name: str) -> tuple[str, int | None]:
+    """'prefill' -> ('prefill', None); 'decode_3' -> ('decode', 3)."""
+    if name.startswith("decode_"):
+        return "decode", int(name[len("decode_"):])
+    return name, None
 
 
 @dataclass
@@ -78,9 +90,15 @@ class Captures:
 
     phases: dict[str, PhaseCapture] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def phase(self, name: str) -> PhaseCapture:
         return self.phases.setdefault(name, PhaseCapture())
+
+    @property
+    def decode_tokens(self) -> torch.Tensor:
+        """[B, steps] tokens fed at the decode steps ([B, 0] when there were none)."""
+        return self.tokens["decode_tokens"]
 
     @property
     def num_layers(self) -> int:
@@ -94,6 +112,8 @@ class Captures:
                     flat[f"{phase_name}.layers.{i}.{name}"] = tensor
             for name, tensor in phase.model.items():
                 flat[f"{phase_name}.{name}"] = tensor
+        for name, tensor in self.tokens.items():
+            flat[f"{TOKENS}.{name}"] = tensor
         return {k: v.detach().contiguous().cpu() for k, v in flat.items()}
 
     @classmethod
@@ -104,6 +124,9 @@ class Captures:
             captures.phase(name)
         for key, tensor in flat.items():
             parts = key.split(".")
+            if parts[0] == TOKENS:
+                captures.tokens[parts[1]] = tensor
+                continue
             phase = captures.phase(parts[0])
             if len(parts) == 4 and parts[1] == "layers":
                 phase.layer(int(parts[2]))[parts[3]] = tensor

@@ -1,11 +1,13 @@
-"""Model dimensions read from the checkpoint's config.json (the same file the HF reference reads)."""
+"""Model dimensions from a checkpoint's config.json, typed. Read once by ``ground.checkpoint``;
+the HF reference and the TT-NN model both take their shapes from here."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bench.errors import UserError
+from ground.errors import UserError
+
+REQUIRED = ("hidden_size", "num_attention_heads", "num_key_value_heads", "intermediate_size", "num_local_experts",
+            "num_experts_per_tok", "num_hidden_layers", "sliding_window", "vocab_size")
 
 
 @dataclass(frozen=True)
@@ -26,34 +28,38 @@ class ModelConfig:
     max_position_embeddings: int
     raw: dict = field(repr=False, compare=False, hash=False, default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config.json") -> "ModelConfig":
+        missing = [k for k in REQUIRED if not isinstance(raw.get(k), int)]
+        if missing:
+            raise UserError(f"{source}: missing or non-integer {', '.join(missing)}; not a GPT-OSS config")
+        layers = raw["num_hidden_layers"]
+        layer_types = raw.get("layer_types") or [
+            "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(layers)]
+        return cls(
+            hidden_size=raw["hidden_size"], num_attention_heads=raw["num_attention_heads"],
+            num_key_value_heads=raw["num_key_value_heads"],
+            head_dim=raw.get("head_dim") or raw["hidden_size"] // raw["num_attention_heads"],
+            intermediate_size=raw["intermediate_size"], num_local_experts=raw["num_local_experts"],
+            num_experts_per_tok=raw["num_experts_per_tok"], num_hidden_layers=layers,
+            layer_types=tuple(layer_types[:layers]), sliding_window=raw["sliding_window"],
+            vocab_size=raw["vocab_size"], rms_norm_eps=raw.get("rms_norm_eps", 1e-5),
+            swiglu_limit=raw.get("swiglu_limit", 7.0),
+            max_position_embeddings=raw.get("max_position_embeddings", 131072), raw=raw)
+
     def is_sliding(self, layer: int) -> bool:
         return self.layer_types[layer] == "sliding_attention"
 
-    def hf_config(self):
-        """The transformers config, used only for host-side tables (YaRN frequencies)."""
+    @property
+    def is_mxfp4(self) -> bool:
+        return (self.raw.get("quantization_config") or {}).get("quant_method") == "mxfp4"
+
+    def hf_config(self, quantized: bool = False):
+        """transformers' GptOssConfig built from the dict already read (eager attention, as the
+        reference runs); with ``quantized`` it keeps quantization_config for from_pretrained."""
         from transformers import GptOssConfig
 
-        return GptOssConfig(**{k: v for k, v in self.raw.items() if k != "quantization_config"})
-
-
-def load_config(model_dir: str | Path) -> ModelConfig:
-    path = Path(model_dir) / "config.json"
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"model directory {str(model_dir)!r} has no config.json; expected a GPT-OSS checkpoint") from None
-    if raw.get("model_type") != "gpt_oss":
-        raise UserError(f"{str(path)!r} holds model_type {raw.get('model_type')!r}; expected 'gpt_oss'")
-    layers = raw["num_hidden_layers"]
-    layer_types = raw.get("layer_types") or [
-        "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(layers)]
-    return ModelConfig(
-        hidden_size=raw["hidden_size"], num_attention_heads=raw["num_attention_heads"],
-        num_key_value_heads=raw["num_key_value_heads"],
-        head_dim=raw.get("head_dim") or raw["hidden_size"] // raw["num_attention_heads"],
-        intermediate_size=raw["intermediate_size"], num_local_experts=raw["num_local_experts"],
-        num_experts_per_tok=raw["num_experts_per_tok"], num_hidden_layers=layers,
-        layer_types=tuple(layer_types[:layers]), sliding_window=raw["sliding_window"],
-        vocab_size=raw["vocab_size"], rms_norm_eps=raw.get("rms_norm_eps", 1e-5),
-        swiglu_limit=raw.get("swiglu_limit", 7.0),
-        max_position_embeddings=raw.get("max_position_embeddings", 131072), raw=raw)
+        raw = self.raw if quantized else {k: v for k, v in self.raw.items() if k != "quantization_config"}
+        config = GptOssConfig(**raw)
+        config._attn_implementation = "eager"
+        return config

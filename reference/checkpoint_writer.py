@@ -9,9 +9,7 @@ What the published checkpoints hold, and so what is written here: ``config.json`
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -20,29 +18,13 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import UserError
-from reference.mxfp4 import quantize_expert_weight
+from ground.checkpoint import BUNDLED_TINY, looks_like_checkpoint
+from ground.errors import UserError
+from ground.mxfp4 import quantize_expert_weight
 from reference.presets import Preset, get_preset, published_config
 
 EXPERT_WEIGHTS = ("gate_up_proj", "down_proj")
 DEFAULT_SHARD_BYTES = 4 << 30
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
-
-
-def bundled_tiny_dir() -> Path:
-    """The trained tiny GPT-OSS shipped with the package (the embedded default model)."""
-    return ASSETS_DIR / "tiny"
-
-
-def config_hash(model_dir: str | os.PathLike) -> str:
-    return hashlib.sha256((Path(model_dir) / "config.json").read_bytes()).hexdigest()[:16]
-
-
-def is_checkpoint(path: Path) -> bool:
-    try:
-        return json.loads((path / "config.json").read_text()).get("model_type") == "gpt_oss"
-    except (OSError, ValueError):
-        return False
 
 
 # ----------------------------------------------------------------------------- tensors
@@ -210,7 +192,7 @@ def _generation_config(config: dict) -> dict:
 def _prepare_out_dir(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {str(out_dir)!r} is a file; expected a directory to write the checkpoint into")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_checkpoint(out_dir):
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not looks_like_checkpoint(out_dir):
         raise UserError(f"--out {str(out_dir)!r} is a non-empty directory that is not a GPT-OSS checkpoint; refusing to overwrite it")
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -268,14 +250,14 @@ def make_checkpoint(preset: str, out_dir, layers: int | None = None, seed: int =
     spec = get_preset(preset)
     config = published_config(spec, layers)
     if preset == "tiny" and not random and layers is None:
-        if is_checkpoint(bundled_tiny_dir()):
+        if looks_like_checkpoint(BUNDLED_TINY):
             return _copy_bundled(Path(out_dir))
-        print(f"warning: no bundled trained tiny model at {bundled_tiny_dir()}; writing random weights", file=sys.stderr)
+        print(f"warning: no bundled trained tiny model at {BUNDLED_TINY}; writing random weights", file=sys.stderr)
     groups = _RandomWeights(spec, seed).groups(config["num_hidden_layers"])
     return write_directory(out_dir, config, groups, _tokenizer_for(spec), max_shard_bytes)
 
 
 def _copy_bundled(out_dir: Path) -> Path:
     tmp = _prepare_out_dir(out_dir)
-    shutil.copytree(bundled_tiny_dir(), tmp, dirs_exist_ok=True)
+    shutil.copytree(BUNDLED_TINY, tmp, dirs_exist_ok=True)
     return _finish(tmp, out_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from reference.captures import Captures, PhaseCapture
+from ground.captures import Captures, PhaseCapture
 
 
 class CaptureHooks:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.errors import UserError
+from ground.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,28 @@
 """On-disk cache of reference captures (tt-metal's ``.refpt`` idea, generalised).
 
-The key hashes everything that determines the captures: the checkpoint (config bytes, index,
-and each weight file's name, size and mtime), the input tokens and mask, the decode plan,
-the dtype, and the torch / transformers versions. Streaming and whole-model runs produce the
-same captures, so the mode is not part of the key.
+The key hashes everything that determines the captures: the checkpoint's content identity
+(config, weights, tokenizer bytes), the reference mode, the input tokens and mask, the decode
+plan, the dtype, and the torch / transformers versions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 import torch
 
-from reference.captures import Captures
+from ground.captures import Captures
+from ground.checkpoint import Checkpoint
+from ground.settings import settings
 
-CAPTURE_SCHEMA = "1"
+CAPTURE_SCHEMA = "2"  # 2: fed tokens stored as tensors
 
 
 def cache_dir() -> Path:
-    root = Path(os.environ.get("GPTOSS_BENCH_CACHE", Path.home() / ".cache" / "gptoss-bench"))
-    return root / "refcache"
-
-
-def checkpoint_identity(model_dir: Path) -> dict:
-    files = sorted(p for p in model_dir.iterdir() if p.suffix in {".safetensors", ".json"})
-    return {
-        "config": hashlib.sha256((model_dir / "config.json").read_bytes()).hexdigest(),
-        "files": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files],
-    }
+    return settings().cache / "refcache"
 
 
 def _tensor_digest(tensor: torch.Tensor | None) -> str | None:
@@ -41,12 +32,14 @@ def _tensor_digest(tensor: torch.Tensor | None) -> str | None:
     return hashlib.sha256(str((t.dtype, tuple(t.shape))).encode() + t.numpy().tobytes()).hexdigest()
 
 
-def cache_key(model_dir: Path, input_ids, attention_mask, decode_steps: int, decode_tokens, dtype: torch.dtype) -> str:
+def cache_key(checkpoint: Checkpoint, mode: str, input_ids, attention_mask, decode_steps: int, decode_tokens,
+              dtype: torch.dtype) -> str:
     import transformers
 
     payload = {
         "schema": CAPTURE_SCHEMA,
-        "checkpoint": checkpoint_identity(model_dir),
+        "checkpoint": checkpoint.identity,
+        "mode": mode,
         "input_ids": _tensor_digest(input_ids),
         "attention_mask": _tensor_digest(attention_mask),
         "decode_steps": decode_steps,

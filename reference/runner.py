@@ -3,29 +3,28 @@ captures, from the cache when the same run was done before."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-from bench.errors import UserError
+from ground.captures import Captures, decode_phase
+from ground.checkpoint import Checkpoint
+from ground.errors import UserError
 from reference import refcache
-from reference.captures import Captures, decode_phase
 from reference.hooks import CaptureHooks
 
 MODES = ("whole", "stream")
 
 
 class WholeModelForward:
-    def __init__(self, model_dir: Path, dtype: torch.dtype, hooks: CaptureHooks):
+    def __init__(self, checkpoint: Checkpoint, dtype: torch.dtype, hooks: CaptureHooks):
         from transformers import DynamicCache
 
         from reference.loader import load_hf_model
 
-        self.model = load_hf_model(model_dir, dtype)
+        self.model = load_hf_model(checkpoint, dtype)
         hooks.attach_model(self.model)
         self.cache = DynamicCache(config=self.model.config)
 
@@ -55,7 +54,7 @@ def _validate(input_ids, attention_mask, decode_steps, decode_tokens, mode):
 
 
 def run_reference(
-    model_dir: str | Path,
+    checkpoint: Checkpoint,
     input_ids: torch.Tensor,
     decode_steps: int = 0,
     decode_tokens: torch.Tensor | None = None,
@@ -66,10 +65,10 @@ def run_reference(
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
 ) -> Captures:
     """Prefill ``input_ids`` [B, S], then ``decode_steps`` single-token steps fed with
-    ``decode_tokens`` [B, steps] if given, else the reference's own greedy choices."""
+    ``decode_tokens`` [B, steps] if given, else the reference's own greedy choices. The tokens fed
+    come back as data in ``captures.tokens``."""
     _validate(input_ids, attention_mask, decode_steps, decode_tokens, mode)
-    model_dir = Path(model_dir)
-    key = refcache.cache_key(model_dir, input_ids, attention_mask, decode_steps, decode_tokens, dtype)
+    key = refcache.cache_key(checkpoint, mode, input_ids, attention_mask, decode_steps, decode_tokens, dtype)
     if use_cache and (cached := refcache.load(key)) is not None:
         log(f"reference cache hit {key}")
         return cached
@@ -77,12 +76,13 @@ def run_reference(
     start = time.perf_counter()
     captures = Captures()
     hooks = CaptureHooks(captures)
-    forward = (WholeModelForward if mode == "whole" else _streamed())(model_dir, dtype, hooks)
+    forward = (WholeModelForward if mode == "whole" else _streamed())(checkpoint, dtype, hooks)
     fed = _generate(forward, hooks, input_ids, attention_mask, decode_steps, decode_tokens)
+    captures.tokens.update(input_ids=input_ids.long(), decode_tokens=fed.long())
+    if attention_mask is not None:
+        captures.tokens["attention_mask"] = attention_mask.long()
     captures.metadata.update({
-        "model_dir": str(model_dir), "mode": mode, "dtype": str(dtype), "cache_key": key,
-        "input_ids": json.dumps(input_ids.tolist()), "decode_tokens": json.dumps(fed.tolist()),
-        "attention_mask": json.dumps(attention_mask.tolist()) if attention_mask is not None else "",
+        "model_dir": str(checkpoint.path), "mode": mode, "dtype": str(dtype), "cache_key": key,
         "seconds": f"{time.perf_counter() - start:.3f}",
     })
     if use_cache:
@@ -109,8 +109,3 @@ def _generate(forward, hooks, input_ids, attention_mask, steps, decode_tokens) -
         hooks.phase = decode_phase(step)
         logits = forward(token[:, None], mask, positions(mask)[:, -1:])
     return torch.stack(fed, dim=1) if fed else torch.zeros(input_ids.shape[0], 0, dtype=torch.long)
-
-
-def fed_decode_tokens(captures: Captures) -> torch.Tensor:
-    """The tokens the reference fed at each decode step (its greedy continuation unless forced)."""
-    return torch.tensor(json.loads(captures.metadata["decode_tokens"]), dtype=torch.long)

@@ -9,46 +9,19 @@ dequantized one at a time and only if the router picked them.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 
-from reference.mxfp4 import dequantize_mxfp4
+from ground.checkpoint import Checkpoint
+from ground.tensors import TensorReader
 
 VOCAB_CHUNK = 16384
-
-
-class SafetensorsIndex:
-    """Name -> tensor over a sharded checkpoint, each shard opened once and memory-mapped."""
-
-    def __init__(self, model_dir: Path):
-        from safetensors import safe_open
-
-        index_file = model_dir / "model.safetensors.index.json"
-        if index_file.exists():
-            self.weight_map = json.loads(index_file.read_text())["weight_map"]
-        else:
-            self.weight_map = {}
-            with safe_open(str(model_dir / "model.safetensors"), framework="pt") as f:
-                self.weight_map = {k: "model.safetensors" for k in f.keys()}
-        self._handles = {name: safe_open(str(model_dir / name), framework="pt") for name in set(self.weight_map.values())}
-
-    def names(self, prefix: str) -> list[str]:
-        return [n for n in self.weight_map if n.startswith(prefix)]
-
-    def get(self, name: str) -> torch.Tensor:
-        return self._handles[self.weight_map[name]].get_tensor(name)
-
-    def get_row(self, name: str, row: int) -> torch.Tensor:
-        return self._handles[self.weight_map[name]].get_slice(name)[row]
 
 
 class LazyExperts(torch.nn.Module):
     """Stands in for ``GptOssExperts`` with the same forward contract and maths, reading and
     dequantizing each expert's MXFP4 weights only when a token is routed to it."""
 
-    def __init__(self, config, weights: SafetensorsIndex, prefix: str, dtype: torch.dtype):
+    def __init__(self, config, weights: TensorReader, prefix: str, dtype: torch.dtype):
         super().__init__()
         self.weights, self.prefix, self.dtype = weights, prefix, dtype
         self.alpha, self.limit = config.swiglu_alpha, config.swiglu_limit
@@ -57,9 +30,7 @@ class LazyExperts(torch.nn.Module):
         self.experts_loaded = 0
 
     def _weight(self, name: str, expert: int) -> torch.Tensor:
-        blocks = self.weights.get_row(f"{self.prefix}.{name}_blocks", expert)
-        scales = self.weights.get_row(f"{self.prefix}.{name}_scales", expert)
-        return dequantize_mxfp4(blocks, scales, self.dtype).T  # on disk [out, in] -> [in, out]
+        return self.weights.expert_row(self.prefix, name, expert, self.dtype)
 
     def _apply_gate(self, gate_up: torch.Tensor) -> torch.Tensor:
         from transformers.models.gpt_oss.modeling_gpt_oss import GptOssExperts
@@ -80,15 +51,13 @@ class LazyExperts(torch.nn.Module):
 class StreamedForward:
     """Callable like a GptOssForCausalLM forward with a KV cache, holding one layer at a time."""
 
-    def __init__(self, model_dir: Path, dtype: torch.dtype, hooks):
+    def __init__(self, checkpoint: Checkpoint, dtype: torch.dtype, hooks):
         from transformers import DynamicCache
         from transformers.models.gpt_oss.modeling_gpt_oss import GptOssRMSNorm, GptOssRotaryEmbedding
 
-        from reference.loader import load_config
-
-        self.config = load_config(model_dir)
+        self.config = checkpoint.hf_config()
         self.dtype, self.hooks = dtype, hooks
-        self.weights = SafetensorsIndex(Path(model_dir))
+        self.weights = checkpoint.tensors
         self.cache = DynamicCache(config=self.config)
         self.rotary = GptOssRotaryEmbedding(self.config)
         self.norm = GptOssRMSNorm(self.config.hidden_size, eps=self.config.rms_norm_eps)

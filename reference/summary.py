@@ -6,7 +6,7 @@ from collections import Counter
 
 import torch
 
-from reference.captures import Captures
+from ground.captures import Captures
 
 
 def layer_rows(captures: Captures, phase: str = "prefill", top: int = 4) -> list[dict]:

@@ -15,7 +15,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from bench.errors import UserError
+from ground.errors import UserError
+from ground.settings import settings
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
@@ -53,7 +54,7 @@ def special_tokens() -> dict[int, str]:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("GPTOSS_BENCH_CACHE", Path.home() / ".cache" / "gptoss-bench"))
+    return settings().cache
 
 
 def o200k_file() -> Path:

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from reference.captures import LAYER_FIELDS, Captures, decode_phase
+from ground.captures import LAYER_FIELDS, Captures, decode_phase
 
 
 def filled_captures(num_layers=2, batch=2, seq=5, hidden=8, experts=4, k=2, vocab=11, seed=0) -> Captures:

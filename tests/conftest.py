@@ -19,6 +19,14 @@ def isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_random_dir(tmp_path_factory) -> Path:
     """A random-init tiny checkpoint in the published layout, written once per session."""
-    from reference.checkpoint import make_checkpoint
+    from reference.checkpoint_writer import make_checkpoint
 
     return make_checkpoint("tiny", tmp_path_factory.mktemp("ckpt") / "tiny-random", random=True, max_shard_bytes=2 << 20)
+
+
+@pytest.fixture(scope="session")
+def tiny_random(tiny_random_dir):
+    """The same checkpoint, opened."""
+    from ground.checkpoint import Checkpoint
+
+    return Checkpoint.open(tiny_random_dir)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from capture_factory import filled_captures
-from reference.captures import LAYER_FIELDS, Captures
+from ground.captures import LAYER_FIELDS, Captures
 
 
 def test_save_load_round_trip_keeps_order_values_and_dtypes(tmp_path):

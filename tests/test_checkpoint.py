@@ -5,8 +5,8 @@ import torch
 from safetensors import safe_open
 
 from bench.cli import main
-from reference.checkpoint import make_checkpoint
-from reference.mxfp4 import dequantize_expert_weight
+from reference.checkpoint_writer import make_checkpoint
+from ground.mxfp4 import dequantize_expert_weight
 
 # One decoder layer of the published openai/gpt-oss-20b checkpoint (model.safetensors.index.json
 # and the safetensors headers): name -> (shape, dtype).

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from bench.corpus import FAMILIES, N_CHOICES, SPLITS, generate, split_of
-from bench.errors import UserError
+from ground.errors import UserError
 
 N = 1500
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from transformers.integrations.mxfp4 import convert_moe_packed_tensors
 
-from reference.mxfp4 import (
+from ground.mxfp4 import (
     FP4_MAGNITUDES,
     dequantize_expert_weight,
     dequantize_mxfp4,

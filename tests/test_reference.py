@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from bench.cli import main
-from reference.captures import LAYER_FIELDS, Captures
-from reference.runner import fed_decode_tokens, run_reference
+from ground.captures import LAYER_FIELDS, Captures
+from reference.runner import run_reference
 
 B, S, STEPS = 2, 40, 2
 
@@ -19,9 +19,9 @@ def prompt():
 
 
 @pytest.fixture(scope="module")
-def whole(tiny_random_dir, prompt):
+def whole(tiny_random, prompt):
     ids, mask = prompt
-    return run_reference(tiny_random_dir, ids, decode_steps=STEPS, attention_mask=mask, use_cache=False)
+    return run_reference(tiny_random, ids, decode_steps=STEPS, attention_mask=mask, use_cache=False)
 
 
 def test_capture_shapes_and_phases(whole):
@@ -49,23 +49,23 @@ def test_captures_are_consistent_with_the_model_maths(whole):
     torch.testing.assert_close(layers[1]["layer_in"], layers[0]["layer_out"], rtol=0, atol=0)
 
 
-def test_logits_match_a_plain_forward(tiny_random_dir, prompt, whole):
+def test_logits_match_a_plain_forward(tiny_random, prompt, whole):
     from reference.loader import load_hf_model
     from reference.runner import positions
 
     ids, mask = prompt
-    model = load_hf_model(tiny_random_dir)
+    model = load_hf_model(tiny_random)
     with torch.no_grad():
         logits = model(input_ids=ids, attention_mask=mask, position_ids=positions(mask)).logits
     real = mask.bool()
     torch.testing.assert_close(whole.phases["prefill"].model["logits"][real], logits[real], rtol=0, atol=1e-5)
     # Decode step 0 is fed the greedy choice of the prefill's last position.
-    assert torch.equal(fed_decode_tokens(whole)[:, 0], logits[:, -1].argmax(-1))
+    assert torch.equal(whole.decode_tokens[:, 0], logits[:, -1].argmax(-1))
 
 
-def test_streaming_equals_whole_model(tiny_random_dir, prompt, whole):
+def test_streaming_equals_whole_model(tiny_random, prompt, whole):
     ids, mask = prompt
-    streamed = run_reference(tiny_random_dir, ids, decode_steps=STEPS, attention_mask=mask, mode="stream", use_cache=False)
+    streamed = run_reference(tiny_random, ids, decode_steps=STEPS, attention_mask=mask, mode="stream", use_cache=False)
     real = mask.bool()
     worst = 0.0
     for phase in whole.phases:
@@ -78,39 +78,39 @@ def test_streaming_equals_whole_model(tiny_random_dir, prompt, whole):
             worst = max(worst, float((ref.model[name] - got.model[name])[keep].abs().max()))
     print(f"streaming vs whole-model max abs diff: {worst:.3e}")
     assert worst <= 1e-5
-    assert torch.equal(fed_decode_tokens(streamed), fed_decode_tokens(whole))
+    assert torch.equal(streamed.decode_tokens, whole.decode_tokens)
 
 
-def test_second_run_hits_the_cache(tiny_random_dir, prompt, monkeypatch):
+def test_second_run_hits_the_cache(tiny_random, prompt, monkeypatch):
     import reference.runner as runner
 
     ids, mask = prompt
     messages = []
-    first = run_reference(tiny_random_dir, ids[:, :12], decode_steps=1, log=messages.append)
+    first = run_reference(tiny_random, ids[:, :12], decode_steps=1, log=messages.append)
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a cache hit must not load the model")
 
     monkeypatch.setattr(runner, "WholeModelForward", must_not_run)
-    second = run_reference(tiny_random_dir, ids[:, :12], decode_steps=1, log=messages.append)
+    second = run_reference(tiny_random, ids[:, :12], decode_steps=1, log=messages.append)
     assert messages[0].startswith("reference cache miss ") and messages[1].startswith("reference cache hit ")
     assert messages[0].split()[-1] == messages[1].split()[-1]
     torch.testing.assert_close(second.phases["decode_0"].model["logits"], first.phases["decode_0"].model["logits"], rtol=0, atol=0)
     # Other tokens are another key.
     with pytest.raises(AssertionError, match="must not load"):
-        run_reference(tiny_random_dir, ids[:, :13], decode_steps=1, log=messages.append)
+        run_reference(tiny_random, ids[:, :13], decode_steps=1, log=messages.append)
 
 
-def test_corrupt_cache_file_is_a_miss(tiny_random_dir, prompt):
+def test_corrupt_cache_file_is_a_miss(tiny_random, prompt):
     from reference import refcache
 
     ids, _ = prompt
     messages = []
-    run_reference(tiny_random_dir, ids[:1, :6], log=messages.append)
+    run_reference(tiny_random, ids[:1, :6], log=messages.append)
     key = messages[-1].split()[-1]
     path = refcache.cache_dir() / f"{key}.safetensors"
     path.write_bytes(path.read_bytes()[:100])
-    again = run_reference(tiny_random_dir, ids[:1, :6], log=messages.append)
+    again = run_reference(tiny_random, ids[:1, :6], log=messages.append)
     assert messages[-1] == f"reference cache miss {key}"
     assert again.phases["prefill"].model["logits"].shape == (1, 6, 1024)
     assert Captures.load(path).num_layers == 4

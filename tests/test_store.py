@@ -1,12 +1,17 @@
 import argparse
+import json
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from bench import store
 from bench.commands import history
-from bench.errors import UserError
+from ground.errors import UserError
 from test_results import make_result
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
@@ -22,11 +27,14 @@ def test_insert_and_query(db):
     assert [r["run_id"] for r in runs] == ["b", "a"]  # newest first
     assert [r["verdict"] for r in runs] == ["pass", "fail"]
     assert runs[1]["min_pcc"] == pytest.approx(0.8712)
-    assert runs[0]["scalars"]["top1"] == pytest.approx(0.97)
-    assert conn.execute("SELECT COUNT(*) FROM layer_pcc WHERE run_id = 'a'").fetchone()[0] == 3
-    assert conn.execute("SELECT top1, top5, kl FROM segments WHERE run_id='a' AND segment=1").fetchone()[:] == (0.93, 0.98, 0.03)
-    assert conn.execute("SELECT exact, overlap FROM routing WHERE run_id='a'").fetchone()[:] == (0.9, 0.97)
-    assert conn.execute("SELECT verdict FROM scalars WHERE run_id='a' AND name='kl'").fetchone()[0] == "pass"
+    assert runs[0]["figures"]["top1"] == pytest.approx(0.97)
+    assert conn.execute("SELECT COUNT(*) FROM rows WHERE run_id = 'a' AND metric = 'pcc'").fetchone()[0] == 3
+    # rows keep their structured keys as columns: no string to parse back
+    assert conn.execute("SELECT value FROM rows WHERE run_id='a' AND metric='top5' AND segment=1").fetchone()[0] == 0.98
+    assert conn.execute("SELECT phase, step, layer, field, kind, threshold, state FROM verdicts WHERE run_id='a' "
+                        "AND metric='pcc' AND field='attn_out'").fetchone()[:] == ("decode", 0, 0, "attn_out",
+                                                                                   "isolated", 0.95, "pass")
+    assert conn.execute("SELECT state FROM verdicts WHERE run_id='a' AND metric='kl'").fetchone()[0] == "pass"
     assert store.load_run(conn, "a") == make_result("a", pcc=0.8712, time="2026-11-22T10:00:00+00:00")
     assert store.list_runs(conn, suite="other") == []
     assert len(store.list_runs(conn, limit=1)) == 1
@@ -36,24 +44,25 @@ def test_insert_is_idempotent_by_run_id(db):
     conn = store.connect(db)
     assert store.insert_run(conn, make_result("a")) is True
     assert store.insert_run(conn, make_result("a")) is False
-    counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "segments", "routing")}
-    assert counts == {"runs": 1, "segments": 2, "routing": 1}
+    counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "rows", "verdicts")}
+    assert counts == {"runs": 1, "rows": 11, "verdicts": 8}
 
 
 def test_insert_is_one_transaction(db, monkeypatch):
     conn = store.connect(db)
     result = make_result("a")
-    monkeypatch.setattr(store, "_scalars", lambda r: 1 / 0)  # fail after the runs row is written
+    monkeypatch.setattr(store, "_key_values", lambda item: 1 / 0)  # fail after the runs row is written
     with pytest.raises(ZeroDivisionError):
         store.insert_run(conn, result)
     assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
-    assert conn.execute("SELECT COUNT(*) FROM layer_pcc").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0] == 0
 
 
 def test_schema_version_recorded_and_checked(db):
     store.connect(db).close()
     raw = sqlite3.connect(db)
     assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(store.STORE_VERSION)
+    assert raw.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
     with raw:
         raw.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     raw.close()
@@ -61,15 +70,51 @@ def test_schema_version_recorded_and_checked(db):
         store.connect(db)
 
 
+def test_version_1_store_is_rebuilt_from_its_results(tmp_path):
+    """The database the earlier code wrote (one smoke run) opens as version 2 with every value kept."""
+    db = tmp_path / "v1.db"
+    shutil.copy(DATA / "results_v1.db", db)
+    conn = store.connect(db)
+    [run] = store.list_runs(conn)
+    assert run["suite"] == "smoke" and run["verdict"] == "pass"
+    v1 = json.loads((DATA / "results_v1.json").read_text())
+    worst = min(r["value"] for r in v1["metrics"]["layer_pcc"] if r["field"] == "layer_out" and r["kind"] == "accumulated")
+    assert run["figures"]["top1"] == 0.984375 and run["min_pcc"] == worst
+    assert conn.execute("SELECT COUNT(*) FROM rows WHERE metric = 'pcc' AND layer IS NOT NULL").fetchone()[0] == 320
+    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")} == {
+        "meta", "runs", "rows", "verdicts"}
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
+
+
+def test_another_applications_database_is_refused_untouched(db):
+    raw = sqlite3.connect(db)
+    with raw:
+        raw.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    raw.close()
+    before = db.read_bytes()
+    with pytest.raises(UserError, match="is not a gptoss-bench results database"):
+        store.connect(db)
+    assert db.read_bytes() == before
+
+
 def test_not_a_database(db):
     db.write_text("this is not sqlite" * 100)
-    with pytest.raises(UserError, match="not a usable gptoss-bench results database"):
+    with pytest.raises(UserError, match="not a usable results database"):
         store.connect(db)
+
+
+def test_read_only_open_creates_nothing(tmp_path):
+    missing = tmp_path / "typo" / "results.db"
+    with pytest.raises(UserError, match="no results database at"):
+        store.connect(missing, create=False)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_default_db_follows_cache_env(monkeypatch, tmp_path):
     monkeypatch.setenv("GPTOSS_BENCH_CACHE", str(tmp_path / "cache"))
     assert store.default_db() == tmp_path / "cache" / "results.db"
+    monkeypatch.setenv("GPTOSS_BENCH_CACHE", "")  # empty means unset: the home default, never the cwd
+    assert store.default_db() == Path.home() / ".cache" / "gptoss-bench" / "results.db"
 
 
 def test_history_lists_runs(db, capsys, monkeypatch):

@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from bench.errors import UserError
+from ground.errors import UserError
 from bench.suite import available_suites, load_suite, parse_suite, suite_hash
 
 SMOKE = yaml.safe_load(load_suite("smoke").source.read_text())

@@ -1,4 +1,7 @@
-"""Acceptance of the bundled tiny GPT-OSS, loaded as shipped (MXFP4 experts) with the HF loader."""
+"""Acceptance of the bundled tiny GPT-OSS, loaded as shipped (MXFP4 experts) with the HF loader.
+
+The scores of the shipped artefact do not change unless the artefact does, so they run behind the
+``acceptance`` marker (.ci/run runs them on every landing); the trainer's own tests run by default."""
 
 from collections import Counter, defaultdict
 
@@ -6,8 +9,8 @@ import pytest
 import torch
 
 from bench.corpus import FAMILIES, generate, iter_items
-from reference.checkpoint import bundled_tiny_dir, is_checkpoint
-from reference.train_tiny import BOS, TrainConfig, pack_sequences, train, write
+from ground.checkpoint import BUNDLED_TINY, Checkpoint, looks_like_checkpoint
+from bench.train_tiny import BOS, TrainConfig, pack_sequences, train, write
 
 EVAL_ITEMS = 200  # 40 per family
 HELDOUT_SEQS = 24
@@ -16,12 +19,12 @@ HELDOUT_SEQS = 24
 def shipped():
     from transformers import AutoTokenizer, GptOssForCausalLM, Mxfp4Config
 
-    assert is_checkpoint(bundled_tiny_dir()), f"no bundled tiny checkpoint at {bundled_tiny_dir()}"
+    assert looks_like_checkpoint(BUNDLED_TINY), f"no bundled tiny checkpoint at {BUNDLED_TINY}"
     model = GptOssForCausalLM.from_pretrained(
-        str(bundled_tiny_dir()), quantization_config=Mxfp4Config(dequantize=True), dtype=torch.float32,
+        str(BUNDLED_TINY), quantization_config=Mxfp4Config(dequantize=True), dtype=torch.float32,
         attn_implementation="eager",
     ).eval()
-    return model, AutoTokenizer.from_pretrained(str(bundled_tiny_dir()))
+    return model, AutoTokenizer.from_pretrained(str(BUNDLED_TINY))
 
 
 def _heldout_batch(tokenizer):
@@ -39,6 +42,7 @@ def heldout(shipped):
     return input_ids, labels, out
 
 
+@pytest.mark.acceptance
 def test_teacher_forced_top1_on_heldout(heldout):
     _, labels, out = heldout
     probs = out.logits[:, :-1].softmax(-1)
@@ -54,6 +58,7 @@ def test_teacher_forced_top1_on_heldout(heldout):
     assert mean_top_p >= 0.5
 
 
+@pytest.mark.acceptance
 def test_all_experts_used_on_heldout(heldout):
     input_ids, labels, out = heldout
     real = (labels != -100).flatten()
@@ -90,6 +95,7 @@ def eval_items():
     return generate("eval", EVAL_ITEMS, seed=0)
 
 
+@pytest.mark.acceptance
 def test_multiple_choice_beats_twice_chance_in_every_family(shipped, eval_items):
     model, tokenizer = shipped
     contexts = [it.prompt for it in eval_items for _ in it.choices]
@@ -109,6 +115,7 @@ def test_multiple_choice_beats_twice_chance_in_every_family(shipped, eval_items)
         assert correct[family] / total[family] >= 2 / len(eval_items[0].choices), family
 
 
+@pytest.mark.acceptance
 def test_greedy_exact_match_per_family(shipped, eval_items):
     model, tokenizer = shipped
     bos = tokenizer.convert_tokens_to_ids(BOS)
@@ -146,7 +153,7 @@ def test_same_seed_same_tensors(tmp_path):
     # Trained values already sit on the shipped grids, so writing and loading back changes nothing.
     from reference.loader import load_hf_model
 
-    loaded = load_hf_model(write(cfg, tok_a, state_a)).state_dict()
+    loaded = load_hf_model(Checkpoint.open(write(cfg, tok_a, state_a))).state_dict()
     for name, tensor in state_a.items():
         assert torch.equal(loaded[name], tensor), name
 
@@ -155,10 +162,10 @@ def test_make_model_tiny_copies_the_bundled_checkpoint(tmp_path, capsys):
     from bench.cli import main
 
     assert main(["make-model", "--preset", "tiny", "--out", str(tmp_path / "m")]) == 0
-    shipped = sorted(p.name for p in bundled_tiny_dir().iterdir())
+    shipped = sorted(p.name for p in BUNDLED_TINY.iterdir())
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == shipped
     for name in shipped:
-        assert (tmp_path / "m" / name).read_bytes() == (bundled_tiny_dir() / name).read_bytes(), name
-    size = sum(p.stat().st_size for p in bundled_tiny_dir().iterdir())
+        assert (tmp_path / "m" / name).read_bytes() == (BUNDLED_TINY / name).read_bytes(), name
+    size = sum(p.stat().st_size for p in BUNDLED_TINY.iterdir())
     print(f"\nbundled tiny checkpoint: {size / 2**20:.2f} MiB")
     assert size < 10 * 2**20

@@ -28,15 +28,15 @@ class Attention:
         act = ttnn.bfloat16
         p = f"{prefix}.self_attn"
         put = weights.put
-        self.wq = put(reader.get(f"{p}.q_proj.weight").T, f"{p}.wq", wdt, cols=-1)
-        self.wk = put(reader.get(f"{p}.k_proj.weight").T, f"{p}.wk", wdt, cols=-1)
-        self.wv = put(reader.get(f"{p}.v_proj.weight").T, f"{p}.wv", wdt, cols=-1)
-        self.bq = put(reader.get(f"{p}.q_proj.bias").reshape(1, 1, 1, -1), f"{p}.bq", act, cols=-1)
-        self.bk = put(reader.get(f"{p}.k_proj.bias").reshape(1, 1, 1, -1), f"{p}.bk", act, cols=-1)
-        self.bv = put(reader.get(f"{p}.v_proj.bias").reshape(1, 1, 1, -1), f"{p}.bv", act, cols=-1)
-        self.wo = put(reader.get(f"{p}.o_proj.weight").T, f"{p}.wo", wdt, cols=-2)
-        self.bo = put(reader.get(f"{p}.o_proj.bias").reshape(1, 1, 1, -1), f"{p}.bo", act)
-        self.sinks = put(reader.get(f"{p}.sinks").reshape(1, -1, 1, 1), f"{p}.sinks", ttnn.float32, cols=1)
+        self.wq = put(reader.float(f"{p}.q_proj.weight").T, f"{p}.wq", wdt, cols=-1)
+        self.wk = put(reader.float(f"{p}.k_proj.weight").T, f"{p}.wk", wdt, cols=-1)
+        self.wv = put(reader.float(f"{p}.v_proj.weight").T, f"{p}.wv", wdt, cols=-1)
+        self.bq = put(reader.float(f"{p}.q_proj.bias").reshape(1, 1, 1, -1), f"{p}.bq", act, cols=-1)
+        self.bk = put(reader.float(f"{p}.k_proj.bias").reshape(1, 1, 1, -1), f"{p}.bk", act, cols=-1)
+        self.bv = put(reader.float(f"{p}.v_proj.bias").reshape(1, 1, 1, -1), f"{p}.bv", act, cols=-1)
+        self.wo = put(reader.float(f"{p}.o_proj.weight").T, f"{p}.wo", wdt, cols=-2)
+        self.bo = put(reader.float(f"{p}.o_proj.bias").reshape(1, 1, 1, -1), f"{p}.bo", act)
+        self.sinks = put(reader.float(f"{p}.sinks").reshape(1, -1, 1, 1), f"{p}.sinks", ttnn.float32, cols=1)
         self.rope_mat = rope_mat
         self.kernel = precision.kernel_config(ttnn)
         self.cache_k = self.cache_v = None

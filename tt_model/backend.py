@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import importlib
-import os
 import types
 
-from bench.errors import UserError
+from ground.errors import UserError
+from ground.settings import settings
 
 BACKENDS = ("auto", "ttnn", "emulated")
 _EMULATED: types.ModuleType | None = None
@@ -45,7 +45,7 @@ def _device_opens(ttnn) -> bool:
 
 def get_ttnn(name: str = "auto"):
     if name == "auto":
-        name = os.environ.get("GPTOSS_BENCH_BACKEND", "auto") or "auto"
+        name = settings().backend
     if name not in BACKENDS:
         raise UserError(f"backend {name!r} is not known; expected one of {', '.join(BACKENDS)}")
     if name == "emulated":

@@ -11,8 +11,8 @@ class DecoderLayer:
         self.ttnn = ttnn
         prefix = f"model.layers.{layer}"
         eps = config.rms_norm_eps
-        self.input_norm = RMSNorm(ttnn, weights, reader.get(f"{prefix}.input_layernorm.weight"), eps, f"{prefix}.in_norm")
-        self.post_norm = RMSNorm(ttnn, weights, reader.get(f"{prefix}.post_attention_layernorm.weight"), eps,
+        self.input_norm = RMSNorm(ttnn, weights, reader.float(f"{prefix}.input_layernorm.weight"), eps, f"{prefix}.in_norm")
+        self.post_norm = RMSNorm(ttnn, weights, reader.float(f"{prefix}.post_attention_layernorm.weight"), eps,
                                  f"{prefix}.post_norm")
         self.attention = Attention(ttnn, weights, reader, prefix, config, mesh, precision, layer, rope_mat)
         self.mlp = MoE(ttnn, weights, reader, prefix, config, mesh, precision)

@@ -27,7 +27,7 @@ class Experts:
         wdt = precision.dtype(ttnn, "expert_weights")
         act = ttnn.bfloat16
         gate_up = reader.expert_weight(p, "gate_up_proj")  # [E, H, 2I]
-        gate_up_bias = reader.get(f"{p}.gate_up_proj_bias")  # [E, 2I]
+        gate_up_bias = reader.float(f"{p}.gate_up_proj_bias")  # [E, 2I]
         down = reader.expert_weight(p, "down_proj")  # [E, I, H]
         put = weights.put
         self.w_gate = put(gate_up[..., 0::2][None], f"{p}.gate", wdt, rows=1, cols=-1)
@@ -35,7 +35,7 @@ class Experts:
         self.b_gate = put(gate_up_bias[:, 0::2][None, :, None, :], f"{p}.gate_bias", act, rows=1, cols=-1)
         self.b_up = put(gate_up_bias[:, 1::2][None, :, None, :], f"{p}.up_bias", act, rows=1, cols=-1)
         self.w_down = put(down[None], f"{p}.down", wdt, rows=1, cols=-2)
-        self.b_down = put(reader.get(f"{p}.down_proj_bias")[None, None], f"{p}.down_bias", act)
+        self.b_down = put(reader.float(f"{p}.down_proj_bias")[None, None], f"{p}.down_bias", act)
         # One-hot [E, E] split by columns over rows: dense routing weights @ select = this row's experts.
         eye = torch.eye(config.num_local_experts)[None, None]
         self.select = put(eye, f"{p}.select", ttnn.bfloat16, rows=-1)
@@ -48,12 +48,14 @@ class Experts:
         local = ttnn.matmul(ttnn.typecast(dense, ttnn.bfloat16), self.select, compute_kernel_config=kc, dtype=ttnn.float32)
         local = ttnn.permute(local, (0, 3, 2, 1))  # [1, E_local, T, 1]
         xs = ttnn.repeat(x, (1, self.local, 1, 1))
-        gate = ttnn.add(ttnn.matmul(xs, self.w_gate, compute_kernel_config=kc, dtype=ttnn.float32), self.b_gate)
-        up = ttnn.add(ttnn.matmul(xs, self.w_up, compute_kernel_config=kc, dtype=ttnn.float32), self.b_up)
+        # SwiGLU in the activation dtype, as tt-metal's gpt_oss apply_swiglu does: ttnn.sigmoid documents
+        # BFLOAT16 only (0.81.1), so gate/up leave their matmuls in bfloat16 rather than float32.
+        gate = ttnn.add(ttnn.matmul(xs, self.w_gate, compute_kernel_config=kc, dtype=ttnn.bfloat16), self.b_gate)
+        up = ttnn.add(ttnn.matmul(xs, self.w_up, compute_kernel_config=kc, dtype=ttnn.bfloat16), self.b_up)
         gate = ttnn.clamp(gate, max=self.limit)
         up = ttnn.clamp(up, min=-self.limit, max=self.limit)
         glu = ttnn.mul(gate, ttnn.sigmoid(ttnn.mul(gate, ALPHA)))
-        hidden = ttnn.typecast(ttnn.mul(ttnn.add(up, 1.0), glu), ttnn.bfloat16)
+        hidden = ttnn.mul(ttnn.add(up, 1.0), glu)
         down = ttnn.matmul(hidden, self.w_down, compute_kernel_config=kc, dtype=ttnn.float32)
         out = ttnn.sum(ttnn.mul(down, local), dim=1, keepdim=True)
         out = ttnn.typecast(out, ttnn.bfloat16)

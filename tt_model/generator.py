@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.errors import UserError
-from reference.captures import Captures, decode_phase
+from ground.errors import UserError
+from ground.captures import Captures, decode_phase
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,14 @@ class Generator:
         captures = Captures(metadata={"backend": self.backend_info["backend"], "mesh": self.backend_info["mesh"]})
         logits = self.model.prefill(ids, attention_mask, max_new_tokens=max(decode_steps, 1),
                                     record=self.model.recorder(captures, "prefill", batch, seq))
+        fed = []
         for step in range(decode_steps):
             token = decode_tokens[:, step] if decode_tokens is not None else logits[:, -1].argmax(-1)
+            fed.append(token.long())
             step_logits = self.model.decode_step(token, record=self.model.recorder(captures, decode_phase(step), batch, 1))
             logits = step_logits[:, None]
+        captures.tokens.update(input_ids=ids.long(),
+                               decode_tokens=torch.stack(fed, 1) if fed else torch.zeros(batch, 0, dtype=torch.long))
         return captures
 
     def isolated_layer(self, index: int, layer_in: torch.Tensor, attention_mask=None) -> dict:

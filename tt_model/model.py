@@ -4,34 +4,33 @@ from __future__ import annotations
 
 import torch
 
-from bench.errors import UserError
-from reference.captures import Captures, INTEGER_FIELDS
+from ground.captures import INTEGER_FIELDS, Captures
+from ground.errors import UserError
 from tt_model.attention import decode_mask, prefill_mask
 from tt_model.decoder import DecoderLayer
-from tt_model.mesh import TP_AXIS, check_divisibility, open_mesh
+from tt_model.mesh import TP_AXIS, check_divisibility, close_mesh, open_mesh
 from tt_model.rms_norm import RMSNorm
 from tt_model.rope import RotaryTables
-from tt_model.weights import CheckpointReader, DeviceWeights, cache_dir
+from tt_model.weights import DeviceWeights, cache_dir, unpad_shards
 
 
 class GptOssModel:
-    def __init__(self, ttnn, model_dir, config, mesh, precision, layers: int | None = None):
+    def __init__(self, ttnn, checkpoint, mesh, precision, layers: int | None = None, cache_root=None):
+        config = checkpoint.config
         check_divisibility(mesh, config)
-        if config.vocab_size % mesh.cols:
-            raise UserError(f"mesh {mesh}: vocab_size={config.vocab_size} does not split over {mesh.cols} columns")
         self.ttnn, self.config, self.mesh, self.precision = ttnn, config, mesh, precision
         self.device = open_mesh(ttnn, mesh)
-        reader = CheckpointReader(model_dir)
-        weights = DeviceWeights(ttnn, self.device, mesh, cache_dir(model_dir, precision, mesh))
+        reader = checkpoint.tensors
+        weights = DeviceWeights(ttnn, self.device, mesh, cache_dir(cache_root, checkpoint, precision, mesh))
         self.rope = RotaryTables(config)
         rope_mat = weights.put(self.rope.rotate_half_matrix(), "rope.rotate_half", ttnn.bfloat16)
-        self.embedding = weights.put(reader.get("model.embed_tokens.weight"), "embed", ttnn.bfloat16,
+        self.embedding = weights.put(reader.float("model.embed_tokens.weight"), "embed", ttnn.bfloat16,
                                      layout=ttnn.ROW_MAJOR_LAYOUT)
         n_layers = config.num_hidden_layers if layers is None else layers
         self.layers = [DecoderLayer(ttnn, weights, reader, config, mesh, precision, i, rope_mat)
                        for i in range(n_layers)]
-        self.norm = RMSNorm(ttnn, weights, reader.get("model.norm.weight"), config.rms_norm_eps, "norm")
-        self.lm_head = weights.put(reader.get("lm_head.weight").T, "lm_head",
+        self.norm = RMSNorm(ttnn, weights, reader.float("model.norm.weight"), config.rms_norm_eps, "norm")
+        self.lm_head = weights.put(reader.float("lm_head.weight").T, "lm_head",
                                    precision.dtype(ttnn, "lm_head_weights"), cols=-1)
         self.kernel = precision.kernel_config(ttnn)
         self.valid: torch.Tensor | None = None  # [B, slots] which cache slots hold real tokens
@@ -74,7 +73,11 @@ class GptOssModel:
         if record:
             record(None)("final_norm", normed)
             record(None)("logits", logits)
-        return self.to_host(logits).reshape(batch, seq, -1)
+        return self._host_logits(logits).reshape(batch, seq, -1)
+
+    def _host_logits(self, logits) -> torch.Tensor:
+        """Gathered logits -> torch [.., vocab]: each device's tile padding of its vocab slice dropped."""
+        return unpad_shards(self.to_host(logits), self.config.vocab_size, self.mesh.cols)
 
     def prefill(self, token_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 max_new_tokens: int = 128, record=None) -> torch.Tensor:
@@ -171,7 +174,7 @@ class GptOssModel:
         return out
 
     def _capture_tensor(self, name: str, t, batch: int, seq: int) -> torch.Tensor:
-        host = self.to_host(t).reshape(batch, seq, -1)
+        host = (self._host_logits(t) if name == "logits" else self.to_host(t)).reshape(batch, seq, -1)
         return host.long() if name in INTEGER_FIELDS else host
 
     def recorder(self, captures: Captures, phase: str, batch: int, seq: int):
@@ -186,7 +189,7 @@ class GptOssModel:
 
     def close(self):
         if self.device is not None:
-            self.ttnn.close_mesh_device(self.device)
+            close_mesh(self.ttnn, self.device, self.mesh)
             self.device = None
 
 

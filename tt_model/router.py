@@ -8,8 +8,8 @@ class Router:
         self.ttnn, self.k, self.experts = ttnn, config.num_experts_per_tok, config.num_local_experts
         p = f"{prefix}.mlp.router"
         wdt = precision.dtype(ttnn, "router_weights")
-        self.weight = weights.put(reader.get(f"{p}.weight").T, f"{p}.weight", wdt)
-        self.bias = weights.put(reader.get(f"{p}.bias").reshape(1, 1, 1, -1), f"{p}.bias", ttnn.float32)
+        self.weight = weights.put(reader.float(f"{p}.weight").T, f"{p}.weight", wdt)
+        self.bias = weights.put(reader.float(f"{p}.bias").reshape(1, 1, 1, -1), f"{p}.bias", ttnn.float32)
         self.kernel = precision.kernel_config(ttnn, router=True)
 
     def __call__(self, x):

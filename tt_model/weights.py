@@ -1,73 +1,57 @@
-"""Checkpoint loading (published HF layout, MXFP4 experts) and conversion to device tensors.
+"""Conversion of checkpoint tensors to device tensors, and the converted-weight cache.
 
-Converted tensors go through ``ttnn.as_tensor(cache_file_name=...)`` under ``$TT_CACHE_PATH`` (tt-metal's
-convention), keyed by checkpoint config hash + precision + mesh, so a second load on hardware skips the
-tilize/block-float conversion.
+Converted tensors go through ``ttnn.as_tensor(cache_file_name=...)`` (tt-metal's convention), under a
+directory keyed by the checkpoint's content identity, the whole precision and the mesh: a retrained
+checkpoint, another lm_head or router dtype, or another mesh never reuses stale converted weights.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
 
-from bench.errors import UserError
-from reference.mxfp4 import dequantize_expert_weight
+from ground.checkpoint import Checkpoint
 
 
-class CheckpointReader:
-    """Lazy reader over ``model.safetensors`` or a sharded index; returns float32 torch tensors."""
-
-    def __init__(self, model_dir: str | Path):
-        self.model_dir = Path(model_dir)
-        index = self.model_dir / "model.safetensors.index.json"
-        if index.exists():
-            self.files = json.loads(index.read_text())["weight_map"]
-        elif (self.model_dir / "model.safetensors").exists():
-            from safetensors import safe_open
-
-            with safe_open(str(self.model_dir / "model.safetensors"), framework="pt") as f:
-                self.files = {k: "model.safetensors" for k in f.keys()}
-        else:
-            raise UserError(f"{str(self.model_dir)!r} holds no model.safetensors(.index.json)")
-        self._open: dict[str, object] = {}
-
-    def _handle(self, file: str):
-        if file not in self._open:
-            from safetensors import safe_open
-
-            self._open[file] = safe_open(str(self.model_dir / file), framework="pt")
-        return self._open[file]
-
-    def has(self, name: str) -> bool:
-        return name in self.files
-
-    def get(self, name: str) -> torch.Tensor:
-        if name not in self.files:
-            raise UserError(f"checkpoint {str(self.model_dir)!r} lacks tensor {name!r}")
-        return self._handle(self.files[name]).get_tensor(name).float()
-
-    def expert_weight(self, prefix: str, leaf: str) -> torch.Tensor:
-        """HF in-memory expert weight [E, in, out] in float32, dequantized from MXFP4 when stored so."""
-        if self.has(f"{prefix}.{leaf}_blocks"):
-            blocks = self._handle(self.files[f"{prefix}.{leaf}_blocks"]).get_tensor(f"{prefix}.{leaf}_blocks")
-            scales = self._handle(self.files[f"{prefix}.{leaf}_scales"]).get_tensor(f"{prefix}.{leaf}_scales")
-            return dequantize_expert_weight(blocks, scales)
-        return self.get(f"{prefix}.{leaf}")
-
-
-def cache_dir(model_dir: str | Path, precision, mesh) -> Path | None:
-    """$TT_CACHE_PATH/gptoss-bench/<config hash>_<expert dtype>_<attn dtype>_<mesh>, or None when unset."""
-    root = os.environ.get("TT_CACHE_PATH")
-    if not root:
+def cache_dir(root: Path | None, checkpoint: Checkpoint, precision, mesh) -> Path | None:
+    """<root>/gptoss-bench/<identity>-<precision digest>-<mesh>, or None when there is no cache root."""
+    if root is None:
         return None
-    from reference.checkpoint import config_hash
-
-    key = f"{config_hash(model_dir)}_{precision.expert_weights}_{precision.attention_weights}_{mesh}"
-    path = Path(root) / "gptoss-bench" / key
+    precision_key = hashlib.sha256(json.dumps(precision.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(root) / "gptoss-bench" / f"{checkpoint.identity}-{precision_key}-{mesh}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+TILE = 32
+
+
+def tile_padded(size: int, parts: int) -> int:
+    """Per-device width of ``size`` split over ``parts`` devices, rounded up to whole tiles
+    (2880 / 8 = 360 -> 384, 201088 / 8 = 25136 -> 25152), as tt-metal pads its shards."""
+    return -(-(size // parts) // TILE) * TILE
+
+
+def pad_shards(tensor: torch.Tensor, dim: int, parts: int) -> torch.Tensor:
+    """Zero-pads each of the ``parts`` equal chunks of ``dim`` to ``tile_padded`` so that a mesh split of
+    ``dim`` gives every device whole tiles; a no-op when the chunks already are."""
+    size = tensor.shape[dim]
+    width = tile_padded(size, parts)
+    if width * parts == size:
+        return tensor
+    chunks = tensor.movedim(dim, -1).reshape(*tensor.movedim(dim, -1).shape[:-1], parts, size // parts)
+    padded = torch.nn.functional.pad(chunks, (0, width - size // parts))
+    return padded.reshape(*chunks.shape[:-2], parts * width).movedim(-1, dim).contiguous()
+
+
+def unpad_shards(tensor: torch.Tensor, size: int, parts: int) -> torch.Tensor:
+    """Inverse of ``pad_shards`` on the last dim of a gathered result: drops each device's padding."""
+    width = tensor.shape[-1] // parts
+    if width * parts == size:
+        return tensor
+    return tensor.reshape(*tensor.shape[:-1], parts, width)[..., : size // parts].reshape(*tensor.shape[:-1], size)
 
 
 class DeviceWeights:
@@ -78,8 +62,13 @@ class DeviceWeights:
         self.ttnn, self.device, self.mesh, self.cache = ttnn, device, mesh, cache
 
     def put(self, tensor: torch.Tensor, name: str, dtype, *, rows=None, cols=None, layout=None):
+        """``cols``: the dim split over mesh columns; when it is one of a tiled tensor's last two dims,
+        each device's part is zero-padded to whole tiles (``pad_shards``). ``rows`` splits experts,
+        never a tile dim."""
         ttnn = self.ttnn
         layout = ttnn.TILE_LAYOUT if layout is None else layout
+        if cols is not None and layout == ttnn.TILE_LAYOUT and cols % tensor.dim() >= tensor.dim() - 2:
+            tensor = pad_shards(tensor, cols, self.mesh.cols)
         if rows is None and cols is None:
             mapper = ttnn.ReplicateTensorToMesh(self.device)
         else:

@@ -7,7 +7,7 @@ import argparse
 from contextlib import closing
 from pathlib import Path
 
-from bench.errors import ThresholdFailure, UserError
+from ground.errors import ThresholdFailure, UserError
 
 DEFAULT_SUITE = "smoke"
 DEFAULT_OUT = Path("gptoss-bench-results")
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from bench.accuracy import AccuracyRequest, run_accuracy
-    from bench.accuracy_summary import failures, render
+    from bench.accuracy_summary import failures, lines
     from bench.results import save_result
     from bench.store import connect, insert_run
     from bench.suite import load_suite
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         for result in results:
             path = save_result(result, args.out / f"accuracy-{loaded.suite.name}-{result.provenance.mesh}-{result.run_id}.json")
             insert_run(db, result)
-            Console().print(render(result))
+            Console(highlight=False).print("\n".join(lines(result, markup=True)))
             print(f"results: {path}  (run {result.run_id}, verdict {result.state})")
             failed += failures(result)
     if failed:

@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    from bench.errors import UserError
+    from ground.errors import UserError
 
     try:
         value = int(text)
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bench import store
 
-    with closing(store.connect(args.db)) as conn:
+    with closing(store.connect(args.db, create=False)) as conn:
         runs = store.list_runs(conn, suite=args.suite, limit=args.limit)
     console = Console()
     if not runs:
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     for r in runs:
         backend = r["backend"] + (f" {r['ttnn_version']}" if r["ttnn_version"] else "")
         table.add_row(
-            r["time"][:19], r["run_id"], r["suite"], f"{r['model_path']} ({r['model_config_hash'][:8]})", backend,
-            r["mesh"], r["verdict"], _fmt(r["min_pcc"]), _fmt(r["scalars"].get("top1")), _fmt(r["scalars"].get("kl")),
+            r["time"][:19], r["run_id"], r["suite"], f"{r['model_path']} ({r['model_identity'][:8]})", backend,
+            r["mesh"], r["verdict"], _fmt(r["min_pcc"]), _fmt(r["figures"].get("top1")), _fmt(r["figures"].get("kl")),
         )
     console.print(table)
     return 0

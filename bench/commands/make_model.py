@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.errors import UserError
+from ground.errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference.checkpoint import config_hash, make_checkpoint
+    from ground.checkpoint import Checkpoint
+    from reference.checkpoint_writer import make_checkpoint
     from reference.presets import get_preset
 
     get_preset(args.preset)  # validates before any work
@@ -29,11 +30,12 @@ def run(args: argparse.Namespace) -> int:
                         f"{' --random' if args.random else ''}{'' if args.layers is None else f' --layers {args.layers}'})")
     start = time.perf_counter()
     if args.retrain:
-        from reference.train_tiny import TrainConfig, train_and_write
+        from bench.train_tiny import TrainConfig, train_and_write
 
         out = train_and_write(TrainConfig(out=args.out, seed=args.seed))
     else:
         out = make_checkpoint(args.preset, args.out, layers=args.layers, seed=args.seed, random=args.random)
     size = sum(p.stat().st_size for p in out.iterdir())
-    print(f"wrote {out} ({size / 2**20:.1f} MiB, config {config_hash(out)}) in {time.perf_counter() - start:.1f} s")
+    identity = Checkpoint.open(out).identity
+    print(f"wrote {out} ({size / 2**20:.1f} MiB, identity {identity}) in {time.perf_counter() - start:.1f} s")
     return 0

@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.errors import UserError
+from ground.errors import UserError
 
 DEFAULT_PROMPT = "How many r's in 'strawberry'?"
 
@@ -27,24 +27,24 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from reference.loader import load_tokenizer, resolve_model_dir
-    from reference.runner import fed_decode_tokens, run_reference
+    from ground.checkpoint import resolve_checkpoint
+    from reference.runner import run_reference
     from reference.summary import layer_rows, render_table
 
     if not args.prompt.strip():
         raise UserError("--prompt is empty; expected some text to run")
     if args.decode_steps < 0:
         raise UserError(f"--decode-steps {args.decode_steps} is negative; expected 0 or more")
-    model_dir = resolve_model_dir(args.model)
-    tokenizer = load_tokenizer(model_dir)
+    checkpoint = resolve_checkpoint(args.model)
+    tokenizer = checkpoint.tokenizer
     input_ids = tokenizer(args.prompt, return_tensors="pt").input_ids
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:
-        progress.add_task(f"reference ({args.mode}) on {model_dir.name}", total=None)
-        captures = run_reference(model_dir, input_ids, decode_steps=args.decode_steps, mode=args.mode,
+        progress.add_task(f"reference ({args.mode}) on {checkpoint.path.name}", total=None)
+        captures = run_reference(checkpoint, input_ids, decode_steps=args.decode_steps, mode=args.mode,
                                  use_cache=not args.no_cache, log=console.print)
     Console().print(render_table(captures))
-    continuation = tokenizer.decode(fed_decode_tokens(captures)[0].tolist())
+    continuation = tokenizer.decode(captures.decode_tokens[0].tolist())
     print(f"prompt tokens: {input_ids.shape[1]}  greedy continuation: {continuation!r}")
     if args.out is not None:
         _write_outputs(args.out, captures, layer_rows(captures), input_ids, continuation)

@@ -18,14 +18,15 @@ LAYERS_120B = 36
 _STREAM_ONE_LAYER = textwrap.dedent(
     """
     import json, resource, sys, time, torch
-    from reference.captures import Captures
+    from ground.captures import Captures
+    from ground.checkpoint import Checkpoint
     from reference.hooks import CaptureHooks
     from reference.streaming import StreamedForward
     torch.manual_seed(0)
     ids = torch.randint(0, 199998, (1, 128))
     mask = torch.ones_like(ids)
     start = time.perf_counter()
-    forward = StreamedForward(sys.argv[1], torch.float32, CaptureHooks(Captures()))
+    forward = StreamedForward(Checkpoint.open(sys.argv[1]), torch.float32, CaptureHooks(Captures()))
     layer_start = time.perf_counter()
     logits = forward(ids, mask, torch.arange(128)[None])
     total = time.perf_counter() - start

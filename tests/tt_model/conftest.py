@@ -7,9 +7,9 @@ import torch
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_random_dir) -> Path:
     """The trained bundled tiny model when present, else the session's random tiny."""
-    from reference.checkpoint import bundled_tiny_dir
+    from ground.checkpoint import BUNDLED_TINY
 
-    bundled = bundled_tiny_dir()
+    bundled = BUNDLED_TINY
     return bundled if (bundled / "config.json").exists() else tiny_random_dir
 
 
@@ -21,9 +21,10 @@ def prompt_128() -> torch.Tensor:
 @pytest.fixture(scope="session")
 def reference_128(tiny_model_dir, prompt_128):
     """HF float32 reference: prefill 128 tokens, one forced decode step."""
+    from ground.checkpoint import Checkpoint
     from reference.runner import run_reference
 
-    return run_reference(tiny_model_dir, prompt_128, decode_steps=1, decode_tokens=torch.tensor([[17]]),
+    return run_reference(Checkpoint.open(tiny_model_dir), prompt_128, decode_steps=1, decode_tokens=torch.tensor([[17]]),
                          use_cache=False, log=lambda msg: None)
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.errors import UserError
+from ground.errors import UserError
 from tt_model.mesh import MeshConfig, check_divisibility, parse_mesh
 from tt_model.precision import Precision, resolve_precision
 
@@ -24,9 +24,9 @@ def test_bad_mesh_is_user_error(bad):
 
 
 def test_divisibility(tiny_model_dir):
-    from tt_model.config import load_config
+    from ground.checkpoint import Checkpoint
 
-    cfg = load_config(tiny_model_dir)
+    cfg = Checkpoint.open(tiny_model_dir).config
     check_divisibility(MeshConfig(4, 8), cfg)
     with pytest.raises(UserError, match="num_local_experts=8 does not split over 3 devices"):
         check_divisibility(MeshConfig(3, 8), cfg)
@@ -43,13 +43,28 @@ def test_precision_defaults_and_errors():
         resolve_precision("fast")
 
 
-def test_weight_cache_dir_keyed_by_checkpoint_precision_mesh(tiny_model_dir, tmp_path, monkeypatch):
-    from reference.checkpoint import config_hash
+def test_weight_cache_dir_keyed_by_identity_whole_precision_and_mesh(tiny_random_dir, tmp_path):
+    import shutil
+
+    from ground.checkpoint import Checkpoint
     from tt_model.weights import cache_dir
 
-    monkeypatch.delenv("TT_CACHE_PATH", raising=False)
-    assert cache_dir(tiny_model_dir, Precision(), MeshConfig(1, 8)) is None
-    monkeypatch.setenv("TT_CACHE_PATH", str(tmp_path))
-    path = cache_dir(tiny_model_dir, Precision(expert_weights="bfloat8_b"), MeshConfig(4, 8))
-    assert path == tmp_path / "gptoss-bench" / f"{config_hash(tiny_model_dir)}_bfloat8_b_bfloat8_b_4x8"
-    assert path.is_dir()
+    ckpt = Checkpoint.open(tiny_random_dir)
+    assert cache_dir(None, ckpt, Precision(), MeshConfig(1, 8)) is None
+    base = cache_dir(tmp_path, ckpt, Precision(), MeshConfig(1, 8))
+    assert base.is_dir() and base.parent == tmp_path / "gptoss-bench" and base.name.startswith(ckpt.identity)
+    others = {
+        "mesh": cache_dir(tmp_path, ckpt, Precision(), MeshConfig(4, 8)),
+        "experts": cache_dir(tmp_path, ckpt, Precision(expert_weights="bfloat8_b"), MeshConfig(1, 8)),
+        "lm_head": cache_dir(tmp_path, ckpt, Precision(lm_head_weights="bfloat16"), MeshConfig(1, 8)),
+        "router": cache_dir(tmp_path, ckpt, Precision(router_weights="bfloat8_b"), MeshConfig(1, 8)),
+        "fidelity": cache_dir(tmp_path, ckpt, Precision(matmul_fidelity="HiFi4"), MeshConfig(1, 8)),
+    }
+    retrained = tmp_path / "retrained"
+    shutil.copytree(tiny_random_dir, retrained)
+    shard = sorted(retrained.glob("model-*.safetensors"))[-1]
+    data = bytearray(shard.read_bytes())
+    data[-3] ^= 0x10  # same config.json, same sizes, other weights
+    shard.write_bytes(bytes(data))
+    others["retrained"] = cache_dir(tmp_path, Checkpoint.open(retrained), Precision(), MeshConfig(1, 8))
+    assert len({base, *others.values()}) == 1 + len(others), others

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from bench.errors import UserError
+from ground.errors import UserError
 from bench.metrics import pcc, topk_agreement
 from tests.tt_model.conftest import load
 
@@ -16,18 +16,19 @@ def _tokens_128(model_dir, trained: bool) -> torch.Tensor:
     """Held-out corpus text for the trained model (what it knows how to continue); random ids otherwise."""
     if trained:
         from bench.inputs import corpus_tokens
-        from reference.loader import load_tokenizer
+        from ground.checkpoint import Checkpoint
 
-        return torch.tensor([corpus_tokens(load_tokenizer(model_dir), "heldout", 128)[:128]])
+        return torch.tensor([corpus_tokens(Checkpoint.open(model_dir).tokenizer, "heldout", 128)[:128]])
     return torch.randint(0, 1024, (1, 128), generator=torch.Generator().manual_seed(3))
 
 
 def _teacher_forced_agreement(model_dir, precision, trained=False):
+    from ground.checkpoint import Checkpoint
     from reference.runner import run_reference
 
     tokens = _tokens_128(model_dir, trained)
     prompt, forced = tokens[:, :64], tokens[:, 64:]
-    ref = run_reference(model_dir, prompt, decode_steps=64, decode_tokens=forced, use_cache=False, log=lambda m: None)
+    ref = run_reference(Checkpoint.open(model_dir), prompt, decode_steps=64, decode_tokens=forced, use_cache=False, log=lambda m: None)
     ref_logits = torch.cat([ref.phases["prefill"].model["logits"]] +
                            [ref.phases[f"decode_{t}"].model["logits"] for t in range(64)], dim=1)
     prefill, decode = load(model_dir, "1x1", precision).teacher_forced(prompt, forced)

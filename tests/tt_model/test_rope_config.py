@@ -1,11 +1,11 @@
 import torch
 
-from tt_model.config import load_config
+from ground.checkpoint import Checkpoint
 from tt_model.rope import RotaryTables
 
 
 def test_config_matches_checkpoint(tiny_model_dir):
-    cfg = load_config(tiny_model_dir)
+    cfg = Checkpoint.open(tiny_model_dir).config
     assert (cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim) == (256, 16, 8, 32)
     assert cfg.layer_types[:2] == ("sliding_attention", "full_attention")
     assert cfg.is_sliding(0) and not cfg.is_sliding(1)
@@ -14,7 +14,7 @@ def test_config_matches_checkpoint(tiny_model_dir):
 def test_yarn_tables_match_hf(tiny_model_dir):
     from transformers.models.gpt_oss.modeling_gpt_oss import GptOssRotaryEmbedding, _apply_rotary_emb
 
-    cfg = load_config(tiny_model_dir)
+    cfg = Checkpoint.open(tiny_model_dir).config
     tables = RotaryTables(cfg)
     hf = GptOssRotaryEmbedding(cfg.hf_config())
     pos = torch.arange(0, 300)[None]

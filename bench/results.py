@@ -47,6 +47,17 @@ class Key(_Strict):
     corpus: str | None = None        # teacher-forcing source: greedy, a corpus split, a file
     segment: int | None = None       # 32-token segment of the teacher-forced text
     side: Literal["reference", "device"] | None = None
+    # speed points (perf): where and how a time was taken
+    batch: int | None = None
+    isl: int | None = None           # input (prompt) sequence length
+    osl: int | None = None           # output sequence length
+    timing: Literal["modelled", "measured"] | None = None
+    clock: Literal["device", "host"] | None = None  # host: emulator wall time, never a Wormhole time
+    stat: Literal["mean", "p50", "p90", "p99"] | None = None
+    category: str | None = None      # op category of a breakdown row (attention, experts, ccl, ...)
+    # task scores (eval)
+    task: str | None = None
+    task_metric: str | None = None   # lm-eval's metric name: acc, acc_norm, exact_match, ...
 
     @field_validator("metric")
     @classmethod
@@ -67,11 +78,13 @@ class Key(_Strict):
             parts.append(phase if self.prefill_len is None else f"{phase}@{self.prefill_len}")
         if self.layer is not None:
             parts.append(f"L{self.layer}")
-        for name in ("field", "kind", "corpus", "side"):
+        for name in ("field", "kind", "corpus", "side", "task", "task_metric", "category", "stat", "timing", "clock"):
             if getattr(self, name) is not None:
                 parts.append(str(getattr(self, name)))
         if self.segment is not None:
             parts.append(f"seg{self.segment}")
+        if self.batch is not None:
+            parts.append(f"b{self.batch} {self.isl}/{self.osl}")
         return " ".join(parts)
 
 
@@ -79,6 +92,8 @@ class Row(Key):
     value: float | None = None  # None: not computable (status and reason say why), never a made-up number
     status: Literal["ok", "nonfinite", "error"] = "ok"
     reason: str = ""
+    stderr: float | None = None          # standard error of the value (task scores)
+    samples: list[float] | None = None   # raw samples the value summarises (step times), for significance tests
 
 
 class Verdict(Key):
@@ -105,7 +120,7 @@ class Provenance(_Strict):
 
 class RunResult(_Strict):
     schema_version: int = SCHEMA_VERSION
-    kind: Literal["accuracy"] = "accuracy"
+    kind: Literal["accuracy", "perf", "eval"] = "accuracy"
     run_id: str
     time: str = Field(description="UTC ISO 8601")
     provenance: Provenance

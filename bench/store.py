@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS runs (
     model_config_hash TEXT NOT NULL, backend TEXT NOT NULL, ttnn_version TEXT, mesh TEXT NOT NULL,
     git_commit TEXT NOT NULL, host TEXT NOT NULL, verdict TEXT NOT NULL, result_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
-    run_id TEXT NOT NULL REFERENCES runs(run_id), {_KEY_DDL}, value REAL, status TEXT NOT NULL, reason TEXT NOT NULL);
+    run_id TEXT NOT NULL REFERENCES runs(run_id), {_KEY_DDL}, value REAL, status TEXT NOT NULL, reason TEXT NOT NULL,
+    stderr REAL, samples TEXT);
 CREATE TABLE IF NOT EXISTS verdicts (
     run_id TEXT NOT NULL REFERENCES runs(run_id), {_KEY_DDL}, state TEXT NOT NULL, value REAL, threshold REAL,
     message TEXT NOT NULL);
@@ -132,9 +133,10 @@ def _insert(conn: sqlite3.Connection, result: RunResult) -> None:
         (rid, result.kind, result.time, p.suite_name, p.suite_hash, p.model_path, p.model_identity,
          p.model_config_hash, p.backend, p.ttnn_version, p.mesh, p.git_commit, p.host, result.state,
          result.model_dump_json(exclude_none=True)))
-    marks = ",".join("?" * (len(KEY_COLUMNS) + 4))
+    marks = ",".join("?" * (len(KEY_COLUMNS) + 6))
     conn.executemany(f"INSERT INTO rows VALUES ({marks})",
-                     [(rid, *_key_values(r), r.value, r.status, r.reason) for r in result.rows])
+                     [(rid, *_key_values(r), r.value, r.status, r.reason, r.stderr,
+                       None if r.samples is None else json.dumps(r.samples)) for r in result.rows])
     marks = ",".join("?" * (len(KEY_COLUMNS) + 5))
     conn.executemany(f"INSERT INTO verdicts VALUES ({marks})",
                      [(rid, *_key_values(v), v.state, v.value, v.threshold, v.message) for v in result.verdicts])

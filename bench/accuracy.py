@@ -34,6 +34,7 @@ class AccuracyRequest:
     meshes: tuple[str, ...] = ()      # --mesh override of the suite's meshes
     reference_mode: str = "auto"      # whole | stream | auto (stream when the model is large)
     use_cache: bool = True
+    checkpoint: Checkpoint | None = None  # already opened (by the preflight checks); else resolved here
 
 
 @dataclass
@@ -60,7 +61,7 @@ def reference_mode(checkpoint: Checkpoint, requested: str) -> str:
 def run_accuracy(request: AccuracyRequest, progress: Progress | None = None) -> list[RunResult]:
     progress = progress or Progress()
     suite = request.suite.suite
-    checkpoint = resolve_model(request.model, request.suite)
+    checkpoint = request.checkpoint or resolve_model(request.model, request.suite)
     tokenizer = checkpoint.tokenizer
     mode = reference_mode(checkpoint, request.reference_mode)
     prompts = [prompt_batch(request.suite, tokenizer, n) for n in suite.prefill_lengths]
@@ -164,8 +165,10 @@ def _layer_rows(mesh: str, prefill_len: int, ref, accumulated, isolated) -> list
     for r in compare.routing_rows(ref, accumulated):
         phase, step = phase_key(r.phase)
         for name, value in (("routing_exact", r.exact), ("routing_overlap", r.overlap)):
-            rows.append(Row(metric=name, mesh=mesh, phase=phase, step=step, prefill_len=prefill_len, layer=r.layer,
-                            kind="accumulated", value=value))
+            key = dict(metric=name, mesh=mesh, phase=phase, step=step, prefill_len=prefill_len, layer=r.layer,
+                       kind="accumulated")
+            rows.append(Row(**key, value=value) if r.finite else
+                        Row(**key, status="nonfinite", reason="router logits hold NaN/inf"))
     return rows
 
 

@@ -35,6 +35,7 @@ class RoutingRow:
     exact: float
     overlap: float
     tokens: int
+    finite: bool = True  # False: a side's router logits hold NaN/inf, so its expert choice means nothing
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,12 @@ def routing_rows(reference: Captures, device: Captures, mask: torch.Tensor | Non
         for i, ref_layer in enumerate(reference.phases[phase].layers):
             if "topk_ids" not in ref_layer:
                 continue
-            ref_ids = ref_layer["topk_ids"]
-            dev_ids = device.phases[phase].layers[i]["topk_ids"]
+            dev_layer = device.phases[phase].layers[i]
+            ref_ids, dev_ids = ref_layer["topk_ids"], dev_layer["topk_ids"]
             agreement = routing_agreement(ref_ids, dev_ids, _token_mask(phase_mask, ref_ids))
-            rows.append(RoutingRow(phase, i, agreement.exact, agreement.overlap, agreement.tokens))
+            finite = all(bool(torch.isfinite(layer["router_logits"]).all()) for layer in (ref_layer, dev_layer)
+                         if "router_logits" in layer)
+            rows.append(RoutingRow(phase, i, agreement.exact, agreement.overlap, agreement.tokens, finite))
     return rows
 
 

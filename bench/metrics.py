@@ -1,16 +1,18 @@
 """Comparison metrics between a reference tensor (HF CPU) and a device tensor (TT-NN).
 
-PCC follows tt-metal's ``comp_pcc`` where its rules are sound (both-NaN positions agree,
-bit-equal tensors score 1.0, the device tensor is cast to the reference dtype) and is
-stricter where they are not:
+PCC follows tt-metal's ``comp_pcc`` where its rules are sound (bit-equal tensors score 1.0, the
+device tensor is cast to the reference dtype) and is stricter where they are not:
 
-* ``comp_pcc`` zeroes NaN/inf before correlating, so a device tensor that overflowed in a
-  few places can still score 0.99. Here a NaN or inf in the device tensor where the
-  reference is finite fails: the value is NaN and ``reason`` says how many.
+* ``comp_pcc`` zeroes NaN/inf before correlating, so a device tensor that overflowed in a few
+  places can still score 0.99, and NaN on both sides scores 1.0. Here any NaN or inf, on either
+  side, fails: the value is NaN, ``method`` is "nonfinite" and ``reason`` counts them. A metric
+  never passes on values that are not numbers.
 * ``comp_pcc`` returns 1.0 for a constant tensor (numpy masks the undefined correlation).
   PCC is undefined there, so a constant operand is judged by allclose instead and the
   result says so (``method="allclose"``).
 
+Token metrics (top-k agreement, token accuracy, KL) return NaN when either side's logits hold a
+non-finite value at a compared position; the runner records that as the "nonfinite" state.
 All arithmetic runs in float64 so the metric never adds error of its own.
 """
 
@@ -61,37 +63,24 @@ def _as_float64(expected: torch.Tensor, actual: torch.Tensor) -> tuple[torch.Ten
     return expected.detach().double().flatten(), actual.detach().double().flatten()
 
 
-def _nonfinite_check(exp: torch.Tensor, act: torch.Tensor) -> tuple[PccResult | None, torch.Tensor]:
-    """Returns a failing result for device NaN/inf, else the mask of positions to compare."""
-    exp_bad, act_bad = ~torch.isfinite(exp), ~torch.isfinite(act)
-    device_only = act_bad & ~exp_bad
-    if device_only.any():
-        count = int(device_only.sum())
-        return PccResult(float("nan"), "nonfinite", f"device has {count} NaN/inf where reference is finite"), exp_bad
-    mismatch = exp_bad & ~act_bad
-    if mismatch.any():
-        count = int(mismatch.sum())
-        return PccResult(float("nan"), "nonfinite", f"reference has {count} NaN/inf where device is finite"), exp_bad
-    both_same = torch.equal(exp[exp_bad].nan_to_num(), act[exp_bad].nan_to_num())
-    if not both_same:
-        return PccResult(float("nan"), "nonfinite", "reference and device infinities differ in sign"), exp_bad
-    return None, ~exp_bad
+def _nonfinite(exp: torch.Tensor, act: torch.Tensor) -> PccResult | None:
+    """A failing result when either side holds NaN/inf, else None."""
+    counts = {side: int((~torch.isfinite(t)).sum()) for side, t in (("reference", exp), ("device", act))}
+    if not any(counts.values()):
+        return None
+    reason = ", ".join(f"{side} has {n} NaN/inf" for side, n in counts.items() if n)
+    return PccResult(float("nan"), "nonfinite", reason)
 
 
 def pcc(expected: torch.Tensor, actual: torch.Tensor, atol: float = 1e-3, rtol: float = 1e-3) -> PccResult:
     """Pearson correlation of ``actual`` (device) against ``expected`` (reference)."""
     _check_shapes(expected, actual)
     exp, act = _as_float64(expected, actual)
-    failure, keep = _nonfinite_check(exp, act)
+    failure = _nonfinite(exp, act)
     if failure is not None:
         return failure
-    skipped = int((~keep).sum())
-    note = f"{skipped} positions non-finite in both, excluded" if skipped else ""
-    if not keep.any():
-        return PccResult(1.0, "exact", "both tensors entirely NaN/inf at the same positions")
-    exp, act = exp[keep], act[keep]
     if torch.equal(exp, act):
-        return PccResult(1.0, "exact", note)
+        return PccResult(1.0, "exact")
     exp_c, act_c = exp - exp.mean(), act - act.mean()
     exp_norm, act_norm = exp_c.norm(), act_c.norm()
     if exp_norm == 0 or act_norm == 0:
@@ -99,7 +88,7 @@ def pcc(expected: torch.Tensor, actual: torch.Tensor, atol: float = 1e-3, rtol: 
         which = "reference" if exp_norm == 0 else "device"
         return PccResult(1.0 if close else 0.0, "allclose", f"{which} tensor is constant; allclose(atol={atol}, rtol={rtol}) = {close}")
     value = float((exp_c @ act_c) / (exp_norm * act_norm))
-    return PccResult(max(-1.0, min(1.0, value)), "pcc", note)
+    return PccResult(max(-1.0, min(1.0, value)), "pcc")
 
 
 def allclose_stats(expected: torch.Tensor, actual: torch.Tensor, atol: float = 1e-2, rtol: float = 1e-2) -> AllcloseStats:
@@ -117,6 +106,11 @@ def allclose_stats(expected: torch.Tensor, actual: torch.Tensor, atol: float = 1
     )
 
 
+def _finite_at(keep: torch.Tensor, *logits: torch.Tensor) -> bool:
+    """Every compared position's logits are finite (argmax/topk of a NaN row is meaningless)."""
+    return all(bool(torch.isfinite(t[keep]).all()) for t in logits)
+
+
 def _positions(mask: torch.Tensor | None, shape: torch.Size) -> torch.Tensor:
     if mask is None:
         return torch.ones(shape, dtype=torch.bool)
@@ -132,6 +126,8 @@ def topk_agreement(ref_logits: torch.Tensor, dev_logits: torch.Tensor, k: int = 
     """
     _check_shapes(ref_logits, dev_logits)
     keep = _positions(mask, ref_logits.shape[:-1])
+    if not _finite_at(keep, ref_logits, dev_logits):
+        return float("nan")
     dev_top1 = dev_logits.argmax(dim=-1, keepdim=True)
     ref_topk = ref_logits.topk(k, dim=-1).indices
     hit = (ref_topk == dev_top1).any(dim=-1)
@@ -143,6 +139,8 @@ def token_accuracy(logits: torch.Tensor, targets: torch.Tensor, k: int = 1, mask
     if logits.shape[:-1] != targets.shape:
         raise ValueError(f"logits {tuple(logits.shape)} do not match targets {tuple(targets.shape)}")
     keep = _positions(mask, targets.shape)
+    if not _finite_at(keep, logits):
+        return float("nan")
     hit = (logits.topk(k, dim=-1).indices == targets.unsqueeze(-1)).any(dim=-1)
     return float(hit[keep].double().mean()) if keep.any() else float("nan")
 

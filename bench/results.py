@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +20,9 @@ from typing import Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bench.metric_defs import METRICS
+from bench.perf_schema import PerfPoint
 from ground.errors import UserError
+from ground.fsutil import atomic_write
 
 SCHEMA_VERSION = 2
 # nonfinite: a NaN/inf where a number was due; error: could not be computed; skipped: no data.
@@ -127,6 +128,7 @@ class RunResult(_Strict):
     thresholds: dict = Field(description="the suite's thresholds, as validated")
     rows: list[Row]
     verdicts: list[Verdict]
+    points: list[PerfPoint] = []  # perf runs: one typed point per mesh / batch / ISL / OSL / timing source
 
     @property
     def state(self) -> State:
@@ -223,7 +225,7 @@ def migrate(data: dict, source: str) -> dict:
             raise UserError(f"{source}: schema_version {version} cannot be migrated to {SCHEMA_VERSION}")
         try:
             data = MIGRATIONS[version](data)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise UserError(f"{source}: malformed schema_version {version} file ({type(exc).__name__}: {exc})") from None
         version = data["schema_version"]
     return data
@@ -245,20 +247,9 @@ def parse_result(data: object, source: str) -> RunResult:
 
 
 def save_result(result: RunResult, path: str | os.PathLike) -> Path:
-    """Write atomically: serialise fully to a temp file in the same dir, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(result.model_dump_json(indent=1, exclude_none=True))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write atomically (temp file, fsync, rename), with the umask's permissions."""
+    text = result.model_dump_json(indent=1, exclude_none=True)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def load_result(path: str | os.PathLike) -> RunResult:

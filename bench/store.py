@@ -151,6 +151,29 @@ def insert_run(conn: sqlite3.Connection, result: RunResult) -> bool:
     return True
 
 
+def land(conn: sqlite3.Connection, result: RunResult, path: Path) -> Path:
+    """A run lands whole or not at all: the JSON is written to a temp file, the row inserted (one
+    transaction), then the file renamed into place; a failure or interrupt at any point removes what
+    was done, so there is never a results file without its row or a row without its file."""
+    from ground.fsutil import atomic_write
+
+    inserted = False
+
+    def write_then_insert(tmp: str) -> None:
+        nonlocal inserted
+        Path(tmp).write_text(result.model_dump_json(indent=1, exclude_none=True))
+        inserted = insert_run(conn, result)
+
+    try:
+        return atomic_write(path, write_then_insert)
+    except BaseException:
+        if inserted:
+            with conn:
+                for table in ("rows", "verdicts", "runs"):
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (result.run_id,))
+        raise
+
+
 def list_runs(conn: sqlite3.Connection, suite: str | None = None, limit: int = 20) -> list[dict]:
     """Newest first, each with its key figures: the run-level verdict values by metric and the
     worst accumulated layer_out PCC."""

@@ -83,6 +83,46 @@ class Thresholds(_Strict):
     kl_max: float = Field(gt=0)
 
 
+class TaskScores(_Strict):
+    """lm-eval tasks scored on the reference and the device model (bench.eval); a task passes when
+    device / reference >= 1 - tolerance (tt-inference-server's rule)."""
+
+    names: list[str] = Field(min_length=1, description="lm-eval task or group names, e.g. gptoss_tiny")
+    tolerance: float = Field(default=0.05, ge=0, lt=1)
+    limit: float | None = Field(default=None, gt=0, description="documents per task (a fraction when < 1)")
+    num_fewshot: int | None = Field(default=None, ge=0)
+    model_args: dict[str, str | int | float | bool] = Field(default_factory=dict, description="both sides")
+
+
+class PerfSweep(_Strict):
+    """Speed points (bench.perf): every mesh x batch x ISL x OSL. ``size`` names the full-size config modelled
+    without weights (shape-only, emulator) when no checkpoint is given by --model or $HF_MODEL."""
+
+    size: Literal["20b", "120b"] | None = None
+    meshes: list[str] | None = Field(default=None, description="default: the suite's meshes")
+    batch: list[int] = Field(default=[1], min_length=1)
+    isl: list[int] = Field(default=[128], min_length=1)
+    osl: list[int] = Field(default=[128], min_length=1)
+    repeats: int = Field(default=1, ge=1)
+    warmup: int = Field(default=0, ge=0)
+    trace: bool = True
+
+    @field_validator("batch", "isl", "osl")
+    @classmethod
+    def _positive(cls, values: list[int]) -> list[int]:
+        if any(v <= 0 for v in values):
+            raise ValueError(f"must be positive, got {values}")
+        return values
+
+    @field_validator("meshes")
+    @classmethod
+    def _perf_meshes(cls, meshes: list[str] | None) -> list[str] | None:
+        for mesh in meshes or ():
+            if not _MESH.match(mesh):
+                raise ValueError(f"mesh {mesh!r} is not ROWSxCOLS such as 1x8 or 4x8")
+        return meshes
+
+
 class Suite(_Strict):
     name: str
     description: str = ""
@@ -95,6 +135,8 @@ class Suite(_Strict):
     batch_size: int = Field(default=1, gt=0)
     teacher_forcing: TeacherForcing = TeacherForcing()
     thresholds: Thresholds
+    tasks: TaskScores | None = None
+    perf: PerfSweep | None = None
 
     @field_validator("meshes")
     @classmethod
@@ -129,7 +171,9 @@ class LoadedSuite(BaseModel):
 
 
 def suite_hash(suite: Suite) -> str:
-    canonical = json.dumps(suite.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # A suite that lists no lm-eval tasks keeps the hash it had before suites could list them.
+    data = suite.model_dump(mode="json", exclude={k for k in ("tasks", "perf") if getattr(suite, k) is None} or None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -190,7 +234,11 @@ def parse_suite(data: object, source: str) -> Suite:
 def load_suite(name_or_path: str) -> LoadedSuite:
     path = _suite_path(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (a suite is YAML)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     suite = parse_suite(data, str(path))

@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from ground.fsutil import atomic_write
 
 LAYER_FIELDS: tuple[str, ...] = (
     "layer_in",
@@ -140,17 +141,9 @@ class Captures:
         """Write atomically: a crash mid-write never leaves a half file under ``path``."""
         from safetensors.torch import save_file
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         metadata = dict(self.metadata, phase_order=json.dumps(list(self.phases)))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(self.to_flat(), tmp, metadata=metadata)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        flat = self.to_flat()
+        atomic_write(path, lambda tmp: save_file(flat, tmp, metadata=metadata))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Captures":

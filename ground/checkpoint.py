@@ -82,11 +82,20 @@ class Checkpoint:
 
         try:
             return PreTrainedTokenizerFast.from_pretrained(str(self.path))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{self.path}: tokenizer cannot be loaded ({str(exc).splitlines()[0]})") from None
+        except Exception as exc:  # tokenizers' Rust errors, JSON errors, missing files: all the file's fault
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{self.path}: tokenizer cannot be loaded ({first})") from None
 
     def hf_config(self, quantized: bool = False):
         return self.config.hf_config(quantized)
+
+    def check_weights(self) -> None:
+        """Every tensor the config implies is present with its shape (headers only; about a second
+        even for 120B). Raises UserError naming the first mismatch."""
+        from ground.layout import check
+
+        reader = self.tensors
+        check(self.config, reader.shape, set(reader.files), str(self.path))
 
     def weight_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.tensors.shard_files())

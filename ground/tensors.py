@@ -65,6 +65,10 @@ class TensorReader:
     def names(self, prefix: str) -> list[str]:
         return [n for n in self.files if n.startswith(prefix)]
 
+    def shape(self, name: str) -> list[int]:
+        """From the header alone (no data read)."""
+        return self._handle(name).get_slice(name).get_shape()
+
     def get(self, name: str) -> torch.Tensor:
         """As stored (bfloat16, uint8 ...)."""
         return self._handle(name).get_tensor(name)

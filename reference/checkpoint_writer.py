@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 
 from ground.checkpoint import BUNDLED_TINY, looks_like_checkpoint
 from ground.errors import UserError
+from ground.fsutil import temp_dir_beside
 from ground.mxfp4 import quantize_expert_weight
 from reference.presets import Preset, get_preset, published_config
 
@@ -195,8 +195,7 @@ def _prepare_out_dir(out_dir: Path) -> Path:
     if out_dir.is_dir() and any(out_dir.iterdir()) and not looks_like_checkpoint(out_dir):
         raise UserError(f"--out {str(out_dir)!r} is a non-empty directory that is not a GPT-OSS checkpoint; refusing to overwrite it")
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+        return temp_dir_beside(out_dir)
     except OSError as exc:
         raise UserError(f"--out {str(out_dir)!r} is not writable: {exc.strerror}") from None
 

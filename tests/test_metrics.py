@@ -50,20 +50,32 @@ def test_device_inf_fails():
     assert math.isnan(result.value) and "device has 1" in result.reason
 
 
-def test_nan_in_both_at_same_positions_is_excluded():
+def test_nan_in_both_at_same_positions_fails():
+    # tt-metal's comp_pcc would drop the shared NaN and score the rest; a NaN is never a pass here.
     ref = torch.randn(500)
     dev = ref + 0.01 * torch.randn(500)
     ref[10] = dev[10] = float("nan")
     result = pcc(ref, dev)
-    keep = torch.ones(500, dtype=torch.bool)
-    keep[10] = False
-    assert result.value == pytest.approx(pcc(ref[keep], dev[keep]).value, abs=1e-12)
-    assert "1 positions non-finite in both" in result.reason
+    assert math.isnan(result.value) and result.method == "nonfinite"
+    assert result.reason == "reference has 1 NaN/inf, device has 1 NaN/inf"
+    assert not result.passed(-1.0)
 
 
-def test_both_all_nan_agree():
+def test_both_all_nan_fail():
     nan = torch.full((4, 4), float("nan"))
-    assert pcc(nan, nan.clone()).value == 1.0
+    assert math.isnan(pcc(nan, nan.clone()).value)
+
+
+def test_token_metrics_are_nan_on_nonfinite_logits():
+    ref = torch.randn(1, 4, 16)
+    dev = ref.clone()
+    assert topk_agreement(ref, dev, k=1) == 1.0
+    dev[0, 2, 5] = float("nan")
+    assert math.isnan(topk_agreement(ref, dev, k=1)) and math.isnan(topk_agreement(ref, dev, k=5))
+    assert math.isnan(token_accuracy(dev, torch.tensor([[1, 2, 3, 4]])))
+    assert math.isnan(mean_kl(ref, dev))
+    masked = torch.tensor([[True, True, False, True]])  # the NaN position is not compared
+    assert topk_agreement(ref, dev, k=1, mask=masked) == 1.0
 
 
 def test_reference_nan_where_device_finite_fails():

@@ -117,19 +117,47 @@ def test_default_db_follows_cache_env(monkeypatch, tmp_path):
     assert store.default_db() == Path.home() / ".cache" / "gptoss-bench" / "results.db"
 
 
-def test_history_lists_runs(db, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
+def _history(db, capsys, **kw):
+    args = dict(db=None if db is None else str(db), suite=None, limit=20, format=None)
+    args.update(kw)
+    code = history.run(argparse.Namespace(**args))
+    return code, capsys.readouterr().out
+
+
+def test_history_lists_runs_in_plain_text_when_piped(db, capsys):
     conn = store.connect(db)
     store.insert_run(conn, make_result("run-a", pcc=0.8712, time="2026-11-22T10:00:00+00:00"))
     store.insert_run(conn, make_result("run-b", time="2026-11-22T11:00:00+00:00"))
     conn.close()
-    assert history.run(argparse.Namespace(db=str(db), suite="smoke", limit=20)) == 0
-    out = capsys.readouterr().out
+    code, out = _history(db, capsys, suite="smoke")  # captured stdout is not a terminal: text format
+    assert code == 0 and "…" not in out
     assert out.index("run-b") < out.index("run-a")
     line_a = next(line for line in out.splitlines() if "run-a" in line)
+    assert line_a.split()[:4] == ["2026-11-22T10:00:00", "run-a", "accuracy", "smoke"]
     assert "fail" in line_a and "0.8712" in line_a and "emulated" in line_a and "1x8" in line_a
-    assert history.run(argparse.Namespace(db=str(db), suite="gpt-oss-20b", limit=20)) == 0
-    assert "no runs of suite gpt-oss-20b" in capsys.readouterr().out
+    assert _history(db, capsys, suite="gpt-oss-20b")[1].strip().startswith("no runs of suite gpt-oss-20b")
+
+
+def test_history_csv_and_json(db, capsys):
+    import csv
+    import io
+
+    conn = store.connect(db)
+    store.insert_run(conn, make_result("run-a", pcc=0.8712))
+    conn.close()
+    [row] = list(csv.DictReader(io.StringIO(_history(db, capsys, format="csv")[1])))
+    assert row["run_id"] == "run-a" and float(row["min_layer_out_pcc"]) == pytest.approx(0.8712)
+    [record] = json.loads(_history(db, capsys, format="json")[1])
+    assert record["verdict"] == "fail" and record["top1"] == pytest.approx(0.93)
+
+
+def test_history_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GPTOSS_BENCH_CACHE", str(tmp_path / "cache"))
+    code, out = _history(None, capsys)
+    assert code == 0 and out.startswith("no runs stored yet")
+    with pytest.raises(UserError, match="no results database at"):
+        _history(tmp_path / "typo" / "r.db", capsys)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "typo").exists()
 
 
 def test_history_limit_must_be_positive():

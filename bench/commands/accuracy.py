@@ -30,43 +30,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from dataclasses import replace
+
+    from bench import preflight
     from bench.accuracy import AccuracyRequest, run_accuracy
     from bench.accuracy_summary import failures, lines
-    from bench.results import save_result
-    from bench.store import connect, insert_run
+    from bench.output import emit
+    from bench.store import connect, land
     from bench.suite import load_suite
     from tt_model.mesh import parse_mesh
 
     loaded = load_suite(args.suite)
     meshes = (str(parse_mesh(args.mesh)),) if args.mesh else ()
-    _check_out(args.out)
     request = AccuracyRequest(suite=loaded, model=args.model, backend=args.backend, meshes=meshes,
                               reference_mode=args.reference_mode, use_cache=not args.no_cache)
+    request = replace(request, checkpoint=preflight.accuracy(request, args.out, args.db))
     err = Console(stderr=True)
     with _Bars(err) as bars:
         results = run_accuracy(request, bars.progress())
     failed = []
     with closing(connect(args.db)) as db:
-        for result in results:
-            path = save_result(result, args.out / f"accuracy-{loaded.suite.name}-{result.provenance.mesh}-{result.run_id}.json")
-            insert_run(db, result)
-            Console(highlight=False).print("\n".join(lines(result, markup=True)))
-            print(f"results: {path}  (run {result.run_id}, verdict {result.state})")
-            failed += failures(result)
+        # Every run lands (JSON and row together) before anything is printed: a closed pipe or an
+        # interrupt while printing never costs a result.
+        paths = [land(db, r, args.out / f"accuracy-{loaded.suite.name}-{r.provenance.mesh}-{r.run_id}.json")
+                 for r in results]
+    for result, path in zip(results, paths):
+        emit("\n".join(lines(result, markup=True)), markup=True)
+        emit(f"results: {path}  (run {result.run_id}, verdict {result.state})")
+        failed += failures(result)
     if failed:
         names = "; ".join(v.message for v in failed[:3])
         more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
         raise ThresholdFailure(f"{len(failed)} threshold(s) failed: {names}{more}")
     return 0
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; expected a directory for result JSON")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} cannot be created ({exc.strerror})") from None
 
 
 class _Bars:

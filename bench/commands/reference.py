@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ground.errors import UserError
@@ -27,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
+    from bench import preflight
+    from bench.output import emit
     from ground.checkpoint import resolve_checkpoint
+    from ground.settings import settings
     from reference.runner import run_reference
     from reference.summary import layer_rows, render_table
 
@@ -35,32 +36,35 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--prompt is empty; expected some text to run")
     if args.decode_steps < 0:
         raise UserError(f"--decode-steps {args.decode_steps} is negative; expected 0 or more")
+    if args.out is not None:
+        preflight.writable_dir(args.out, "--out")
+    if not args.no_cache:
+        preflight.writable_dir(settings().cache, "cache GPTOSS_BENCH_CACHE")
     checkpoint = resolve_checkpoint(args.model)
+    checkpoint.check_weights()
     tokenizer = checkpoint.tokenizer
     input_ids = tokenizer(args.prompt, return_tensors="pt").input_ids
+    preflight.lengths(checkpoint, [input_ids.shape[1]], args.decode_steps, "--prompt")
+    preflight.whole_reference_fits(checkpoint, args.mode)
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:
         progress.add_task(f"reference ({args.mode}) on {checkpoint.path.name}", total=None)
         captures = run_reference(checkpoint, input_ids, decode_steps=args.decode_steps, mode=args.mode,
                                  use_cache=not args.no_cache, log=console.print)
-    Console().print(render_table(captures))
     continuation = tokenizer.decode(captures.decode_tokens[0].tolist())
-    print(f"prompt tokens: {input_ids.shape[1]}  greedy continuation: {continuation!r}")
     if args.out is not None:
         _write_outputs(args.out, captures, layer_rows(captures), input_ids, continuation)
+    emit(render_table(captures), markup=True)
+    emit(f"prompt tokens: {input_ids.shape[1]}  greedy continuation: {continuation!r}")
+    if args.out is not None:
+        emit(f"wrote {args.out / 'captures.safetensors'} and {args.out / 'summary.json'}")
     return 0
 
 
 def _write_outputs(out: Path, captures, rows, input_ids, continuation) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} cannot be created: {exc.strerror}") from None
+    from ground.fsutil import atomic_text
+
     captures.save(out / "captures.safetensors")
     summary = {"model_dir": captures.metadata.get("model_dir"), "prompt_tokens": input_ids.tolist(),
                "phases": list(captures.phases), "continuation": continuation, "layers": rows}
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(tmp, out / "summary.json")
-    print(f"wrote {out / 'captures.safetensors'} and {out / 'summary.json'}")
+    atomic_text(out / "summary.json", json.dumps(summary, indent=2))

@@ -258,5 +258,11 @@ def make_checkpoint(preset: str, out_dir, layers: int | None = None, seed: int =
 
 def _copy_bundled(out_dir: Path) -> Path:
     tmp = _prepare_out_dir(out_dir)
-    shutil.copytree(BUNDLED_TINY, tmp, dirs_exist_ok=True)
+    try:
+        for source in BUNDLED_TINY.iterdir():
+            # Contents only (copyfile, not copytree): the copies get the user's umask, not the package's modes.
+            shutil.copyfile(source, tmp / source.name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return _finish(tmp, out_dir)

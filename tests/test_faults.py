@@ -239,3 +239,29 @@ def test_nan_model_fails_as_nonfinite_and_is_stored(tmp_path, capsys, monkeypatc
     assert result.state == "nonfinite" and "nonfinite" in captured.out
     stored = sqlite3.connect(db).execute("SELECT verdict FROM runs").fetchall()
     assert stored == [("nonfinite",)]
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)])
+def test_outputs_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
+    """tempfile makes 0600 files and 0700 directories; a CI uploader running as another user must be
+    able to read results and checkpoints, so everything written gets the umask's mode."""
+    import os
+
+    from ground.captures import Captures
+    from ground.fsutil import atomic_text
+    from reference.checkpoint_writer import make_checkpoint
+    from test_results import make_result
+
+    from bench.results import save_result
+
+    old = os.umask(umask)
+    try:
+        written = [save_result(make_result(), tmp_path / "r.json"), atomic_text(tmp_path / "s.json", "{}")]
+        Captures(tokens={}).save(tmp_path / "c.safetensors")
+        written.append(tmp_path / "c.safetensors")
+        model = make_checkpoint("tiny", tmp_path / "model")
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(file_mode)}
+    assert oct(model.stat().st_mode & 0o777) == oct(dir_mode)
+    assert {oct(p.stat().st_mode & 0o777) for p in model.iterdir()} == {oct(file_mode)}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from bench import compare
-from bench.inputs import TeacherForcingInput, prompt_batch, resolve_model, teacher_forcing_inputs
+from bench.accuracy_plan import peak_rss_gib, plan_accuracy
+from bench.eval import suite_task_scores
+from bench.inputs import TeacherForcingInput, resolve_model
 from bench.metrics import mean_kl, token_accuracy, topk_agreement
 from bench.results import Provenance, Row, RunResult, new_run_id, utc_now
 from bench.suite import LoadedSuite
@@ -39,79 +42,125 @@ class AccuracyRequest:
 
 @dataclass
 class Progress:
-    """What the runner reports while it works; the CLI turns it into rich progress bars."""
+    """What the runner reports while it works; the CLI turns it into rich progress bars. A phase's
+    units: estimated seconds for the reference (so the bar's ETA holds from the start), steps of
+    similar cost for the device."""
 
-    phase: Callable[[str, int], None] = lambda name, total: None  # start a phase with ``total`` steps
-    advance: Callable[[str], None] = lambda name: None
+    phase: Callable[[str, float], None] = lambda name, total: None  # start a phase of ``total`` units
+    advance: Callable[..., None] = lambda name, amount=1.0: None
     log: Log = lambda msg: None
+    detail: Callable[[str, str], None] = lambda name, text: None  # where a phase is (pass, layer, step)
 
 
 def reference_mode(checkpoint: Checkpoint, requested: str) -> str:
-    """Whole-model HF forward when the dequantized float32 model fits in a third of RAM, else streaming."""
+    """Whole model in RAM when its float32 weights fit in a third of RAM, else layer-streamed."""
+    from bench.accuracy_plan import whole_fits
+
     if requested != "auto":
         return requested
-    import psutil
+    return "whole" if whole_fits(checkpoint.config) else "stream"
 
-    config = checkpoint.config
-    experts = config.num_hidden_layers * config.num_local_experts * 3 * config.hidden_size * config.intermediate_size
-    float32_bytes = 4 * (experts + 2 * config.vocab_size * config.hidden_size)
-    return "whole" if float32_bytes < psutil.virtual_memory().total / 3 else "stream"
+
+def resolved_backend(requested: str) -> str:
+    """``ttnn`` or ``emulated``: the plan (teacher-forcing cap) depends on it before any model loads."""
+    from tt_model.backend import backend_info, get_ttnn
+
+    return backend_info(get_ttnn(requested))["backend"]
 
 
 def run_accuracy(request: AccuracyRequest, progress: Progress | None = None) -> list[RunResult]:
     progress = progress or Progress()
     suite = request.suite.suite
     checkpoint = request.checkpoint or resolve_model(request.model, request.suite)
-    tokenizer = checkpoint.tokenizer
     mode = reference_mode(checkpoint, request.reference_mode)
-    prompts = [prompt_batch(request.suite, tokenizer, n) for n in suite.prefill_lengths]
-    forcing = teacher_forcing_inputs(request.suite, tokenizer)
+    backend = resolved_backend(request.backend)
+    meshes = list(request.meshes or suite.meshes)
+    plan = plan_accuracy(request.suite, checkpoint, mode, backend, meshes, request.use_cache, progress.log)
+    for line in plan.describe():  # before any of the work: what will run, and how long it should take
+        progress.log(line)
+    with_tasks = suite_task_scores(request, checkpoint, progress.log)  # lm-eval tasks the suite lists, if any
+    prompts, forcing = plan.prompts, plan.forcing
 
-    progress.phase("reference", len(prompts) + len(forcing))
     started = time.perf_counter()
-    ref_prompts = [_reference(checkpoint, ids, suite.decode_steps, None, mode, request, progress) for ids in prompts]
-    ref_forcing = [_reference(checkpoint, tf.context, suite.teacher_forcing.tokens, tf.forced, mode, request, progress)
-                   for tf in forcing]
+    references = _reference(plan, progress)
+    ref_prompts, ref_forcing = references[:len(prompts)], references[len(prompts):]
     reference_seconds = time.perf_counter() - started
+    record = plan.record(reference_seconds)
 
     results = []
-    for mesh in request.meshes or tuple(suite.meshes):
-        results.append(_run_mesh(request, checkpoint, mesh, prompts, ref_prompts, forcing, ref_forcing,
-                                 reference_seconds, progress))
-    return results
+    for mesh in meshes:
+        results.append(_run_mesh(request, checkpoint, mesh, backend, prompts, ref_prompts, forcing, ref_forcing,
+                                 reference_seconds, progress, record))
+    return [with_tasks(result) for result in results]
 
 
-def _reference(checkpoint, ids, steps, forced, mode, request, progress) -> Captures:
-    from reference.runner import run_reference
+def _reference(plan, progress: Progress) -> list[Captures]:
+    """Every reference input in shared passes over the layers; the bar advances by estimated seconds."""
+    from reference.runner import execute
 
-    captures = run_reference(checkpoint, ids, decode_steps=steps, decode_tokens=forced, mode=mode,
-                             use_cache=request.use_cache, log=progress.log)
-    progress.advance("reference")
+    estimate = plan.reference.estimated_seconds
+    progress.phase("reference", estimate or len(plan.reference.requests))
+
+    def tick(t) -> None:
+        progress.advance("reference", t.units)
+        progress.detail("reference", t.what)
+
+    captures = execute(plan.reference, log=progress.log, progress=tick)
+    if not estimate:
+        progress.advance("reference", len(plan.reference.requests))
     return captures
 
 
-def _run_mesh(request, checkpoint, mesh, prompts, ref_prompts, forcing, ref_forcing, reference_seconds,
-              progress) -> RunResult:
+def _prefill_units(ids: torch.Tensor) -> float:
+    """Device work in decode-step equivalents: a prefill of 8 tokens counts as one step."""
+    return ids.shape[1] / 8
+
+
+@contextmanager
+def _step(progress: Progress, phase: str, what: str):
+    """Shows ``what`` on the phase's bar, then logs how long it took (the breakdown stays in the log)."""
+    progress.detail(phase, what)
+    start = time.perf_counter()
+    yield
+    progress.log(f"{phase}: {what} in {time.perf_counter() - start:.1f} s")
+
+
+def _forcing_progress(progress: Progress, device: str, tf: TeacherForcingInput):
+    def on_step(step: int, total: int) -> None:
+        progress.advance(device, 1.0 if step else _prefill_units(tf.context))
+        progress.detail(device, f"teacher forcing '{tf.source}' step {step}/{total}")
+
+    return on_step
+
+
+def _run_mesh(request, checkpoint, mesh, backend, prompts, ref_prompts, forcing, ref_forcing, reference_seconds,
+              progress, record) -> RunResult:
     import tt_model
 
     suite = request.suite.suite
     device = f"device {mesh}"
-    progress.phase(device, 1 + 2 * len(prompts) + len(forcing))
+    steps = record.decode_steps
+    units = 2 * sum(_prefill_units(ids) + steps for ids in prompts)
+    units += sum(_prefill_units(tf.context) + ref.decode_tokens.shape[1] - 1 for tf, ref in zip(forcing, ref_forcing))
+    progress.phase(device, units)
     started = time.perf_counter()
-    model = tt_model.load(checkpoint, mesh=mesh, backend=request.backend, precision=_precision(suite.dtypes))
-    progress.advance(device)
+    with _step(progress, device, "load weights"):
+        model = tt_model.load(checkpoint, mesh=mesh, backend=backend, precision=_precision(suite.dtypes))
     try:
         device_runs = []
         for ids, ref in zip(prompts, ref_prompts):
-            accumulated = model.capture(ids, suite.decode_steps, decode_tokens=ref.decode_tokens)
-            progress.advance(device)
-            isolated = model.isolated_layers(ref)
-            progress.advance(device)
+            units = _prefill_units(ids) + steps
+            with _step(progress, device, f"prompt @{ids.shape[1]}: prefill + {steps} steps"):
+                accumulated = model.capture(ids, steps, decode_tokens=ref.decode_tokens)
+            progress.advance(device, units)
+            with _step(progress, device, f"prompt @{ids.shape[1]}: each layer isolated"):
+                isolated = model.isolated_layers(ref)
+            progress.advance(device, units)
             device_runs.append((ids, ref, accumulated, isolated))
         forced_logits = []
         for tf, ref in zip(forcing, ref_forcing):
-            forced_logits.append(_device_forcing(model, tf, ref))
-            progress.advance(device)
+            with _step(progress, device, f"teacher forcing '{tf.source}'"):
+                forced_logits.append(_device_forcing(model, tf, ref, _forcing_progress(progress, device, tf)))
     finally:
         model.close()
     device_seconds = time.perf_counter() - started
@@ -126,7 +175,7 @@ def _run_mesh(request, checkpoint, mesh, prompts, ref_prompts, forcing, ref_forc
         progress.advance("compare")
     rows += [Row(metric="wall_seconds", mesh=mesh, side="reference", value=reference_seconds),
              Row(metric="wall_seconds", mesh=mesh, side="device", value=device_seconds)]
-    return _result(request, checkpoint, mesh, model.backend_info, rows)
+    return _result(request, checkpoint, mesh, model.backend_info, rows, record)
 
 
 def _precision(dtypes):
@@ -136,11 +185,18 @@ def _precision(dtypes):
                      lm_head_weights=dtypes.lm_head, activations=dtypes.activations)
 
 
-def _device_forcing(model, tf: TeacherForcingInput, ref: Captures) -> torch.Tensor:
+def _device_forcing(model, tf: TeacherForcingInput, ref: Captures, on_step=lambda step, total: None) -> torch.Tensor:
     """Device logits predicting each forced token [B, T, V]: the prefill's last position, then every
-    decode step but the last (whose logits predict beyond the forced text)."""
-    prefill, decode = model.teacher_forced(tf.context, ref.decode_tokens)
-    return torch.cat([prefill[:, -1:], decode[:, :-1]], dim=1)
+    decode step but the last (whose logits predict beyond the forced text, so it is not run).
+    Generator.teacher_forced step by step, so that progress follows each step."""
+    forced = ref.decode_tokens
+    steps = forced.shape[1] - 1
+    logits = [model.prefill(tf.context, max_new_tokens=max(steps, 1))[:, -1:]]
+    on_step(0, steps)
+    for t in range(steps):
+        logits.append(model.decode_step(forced[:, t])[:, None])
+        on_step(t + 1, steps)
+    return torch.cat(logits, dim=1)
 
 
 def _reference_forcing(ref: Captures, steps: int) -> torch.Tensor:
@@ -194,7 +250,7 @@ def _finite_row(metric: str, value: float, **key) -> Row:
     return Row(metric=metric, value=None, status="nonfinite", reason=f"{metric} is {value}", **key)
 
 
-def _result(request, checkpoint: Checkpoint, mesh, backend_info, rows: list[Row]) -> RunResult:
+def _result(request, checkpoint: Checkpoint, mesh, backend_info, rows: list[Row], record=None) -> RunResult:
     from bench.provenance import git_commit, host, library_versions
 
     suite = request.suite.suite
@@ -202,7 +258,8 @@ def _result(request, checkpoint: Checkpoint, mesh, backend_info, rows: list[Row]
                             ttnn_version=backend_info.get("ttnn_version"), mesh=mesh,
                             model_path=str(checkpoint.path), model_identity=checkpoint.identity,
                             model_config_hash=checkpoint.config_hash, precision=backend_info.get("precision", {}),
-                            suite_name=suite.name, suite_hash=request.suite.hash, versions=library_versions())
+                            suite_name=suite.name, suite_hash=request.suite.hash, versions=library_versions(),
+                            plan=record and record.model_copy(update={"peak_rss_gib": peak_rss_gib()}))
     return RunResult(run_id=new_run_id(), time=utc_now(), provenance=provenance,
                      thresholds=suite.thresholds.model_dump(mode="json"), rows=rows,
                      verdicts=evaluate(rows, suite.thresholds, mesh))

@@ -79,13 +79,13 @@ class Key(_Strict):
             parts.append(phase if self.prefill_len is None else f"{phase}@{self.prefill_len}")
         if self.layer is not None:
             parts.append(f"L{self.layer}")
+        if self.batch is not None:
+            parts.append(f"b{self.batch} {self.isl}/{self.osl}")
         for name in ("field", "kind", "corpus", "side", "task", "task_metric", "category", "stat", "timing", "clock"):
             if getattr(self, name) is not None:
                 parts.append(str(getattr(self, name)))
         if self.segment is not None:
             parts.append(f"seg{self.segment}")
-        if self.batch is not None:
-            parts.append(f"b{self.batch} {self.isl}/{self.osl}")
         return " ".join(parts)
 
 
@@ -104,6 +104,25 @@ class Verdict(Key):
     message: str = ""
 
 
+class RunPlan(_Strict):
+    """What an accuracy run decided before its work, its estimate, and what the work took."""
+
+    reference_mode: Literal["whole", "stream"]
+    reference_source: Literal["whole", "stream", "resident", "cached"]  # where the layers lived (reference.layers)
+    decode: Literal["greedy", "forced"]  # decode-phase tokens: the reference's greedy choices, or fixed text
+    decode_reason: str
+    decode_steps: int                    # per prompt batch, as run
+    teacher_forcing_tokens: int          # per source, as run
+    emulated_caps: str | None = None     # what the suite's emulated caps cut, when they applied
+    estimated_seconds: float | None = None  # reference phase, printed before it ran
+    reference_seconds: float                # reference phase, as it ran
+    estimated_peak_gib: float | None = None  # reference phase
+    reference_peak_gib: float | None = None  # peak RSS of the process after the reference phase
+    peak_rss_gib: float | None = None        # peak RSS of the process when the result was made (device included)
+    rates: dict[str, float] = {}            # per-layer rates the estimate came from (reference.costs.Rates)
+    projected_seconds: dict[str, float] = {}  # the suite's reference on the published models, on this host
+
+
 class Provenance(_Strict):
     git_commit: str
     host: str
@@ -117,6 +136,7 @@ class Provenance(_Strict):
     suite_name: str
     suite_hash: str
     versions: dict[str, str] = {}
+    plan: RunPlan | None = None  # accuracy runs: decisions, estimate and actual time
 
 
 class RunResult(_Strict):

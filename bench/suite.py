@@ -55,6 +55,24 @@ class TeacherForcing(_Strict):
     segment: int = Field(default=32, gt=0)
 
 
+class EmulatedCaps(_Strict):
+    """Less work for the device side when it is the host emulator, which runs every op of every
+    decode step on the CPU (about 0.5 s a step for two 20B-width layers on 2 cores). Each cap is the
+    most of its count an emulated run does (None: the suite's); the reference follows, and the results
+    state the caps. On ttnn the suite's counts run."""
+
+    decode_steps: int | None = Field(default=None, ge=0)
+    teacher_forcing_tokens: int | None = Field(default=None, gt=0)
+
+
+class ReferenceOptions(_Strict):
+    """How the HF reference gets the tokens of its decode phases (prompt decode steps and the greedy
+    teacher-forcing source): its own greedy choices, one pass over the layers per token; or tokens
+    fixed in advance (held-out text), all in one pass. auto: greedy when the layers fit in RAM."""
+
+    decode: Literal["auto", "greedy", "forced"] = "auto"
+
+
 class PhasePcc(_Strict):
     """Per-layer PCC minima for one phase (prefill or decode), per captured sub-module."""
 
@@ -134,6 +152,8 @@ class Suite(_Strict):
     decode_steps: int = Field(ge=0)
     batch_size: int = Field(default=1, gt=0)
     teacher_forcing: TeacherForcing = TeacherForcing()
+    reference: ReferenceOptions = ReferenceOptions()
+    emulated: EmulatedCaps = EmulatedCaps()
     thresholds: Thresholds
     tasks: TaskScores | None = None
     perf: PerfSweep | None = None

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
         "set to 1 by the CLI and tests: nothing waits on the network", "1"))
     hf_datasets_offline: str = Field("1", validation_alias="HF_DATASETS_OFFLINE", json_schema_extra=_doc(
         "as `HF_HUB_OFFLINE`, for lm-eval's datasets", "1"))
+    github_step_summary: Path | None = Field(None, validation_alias="GITHUB_STEP_SUMMARY", json_schema_extra=_doc(
+        "file the gate appends its Markdown table to (set by GitHub Actions)", "unset"))
 
     def weight_cache(self, backend: str) -> Path | None:
         """Where converted device weights go: $TT_CACHE_PATH, else under the cache root on real ttnn.

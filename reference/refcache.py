@@ -18,7 +18,7 @@ from ground.captures import Captures
 from ground.checkpoint import Checkpoint
 from ground.settings import settings
 
-CAPTURE_SCHEMA = "2"  # 2: fed tokens stored as tensors
+CAPTURE_SCHEMA = "3"  # 2: fed tokens stored as tensors; 3: forced decode tokens in one pass
 
 
 def cache_dir() -> Path:
@@ -33,7 +33,8 @@ def _tensor_digest(tensor: torch.Tensor | None) -> str | None:
 
 
 def cache_key(checkpoint: Checkpoint, mode: str, input_ids, attention_mask, decode_steps: int, decode_tokens,
-              dtype: torch.dtype) -> str:
+              dtype: torch.dtype, extra: dict | None = None) -> str:
+    """``extra``: anything else that changes what is captured (e.g. whether layers are)."""
     import transformers
 
     payload = {
@@ -47,6 +48,7 @@ def cache_key(checkpoint: Checkpoint, mode: str, input_ids, attention_mask, deco
         "dtype": str(dtype),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
+        **(extra or {}),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 

@@ -5,6 +5,7 @@ import pytest
 
 # Nothing in the tests may wait on the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"  # lm-eval's datasets: read once, when datasets is first imported
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -2,12 +2,9 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from ground.checkpoint import BUNDLED_TINY, Checkpoint, resolve_checkpoint
 from ground.errors import UserError
@@ -101,11 +98,13 @@ def test_index_naming_a_missing_shard(copy_of_tiny):
         ckpt.tensors.get("no.such.tensor")
 
 
-def test_verbose_lets_third_party_warnings_through(tmp_path):
-    from ground.settings import QUIET
+def test_verbose_turns_the_third_party_quieting_off(tmp_path, monkeypatch):
+    """-v skips quiet_third_party (the quiet default itself is checked on a real run in a fresh process:
+    test_accuracy_command.test_cold_run_reads_config_once_and_prints_no_third_party_noise)."""
+    import bench.cli as cli
 
-    env = {k: v for k, v in os.environ.items() if k not in QUIET and k != "HF_MODEL"}
-    env["GPTOSS_BENCH_CACHE"] = str(tmp_path)
-    argv = [sys.executable, "-m", "bench.cli", "reference", "--decode-steps", "0", "--no-cache"]
-    verbose = subprocess.run([*argv, "-v"], capture_output=True, text=True, env=env)
-    assert verbose.returncode == 0 and "use_kernels" in verbose.stderr  # the quiet default: test_accuracy_command
+    calls = []
+    monkeypatch.setattr(cli, "quiet_third_party", lambda: calls.append("quiet"))
+    argv = ["history", "--db", str(tmp_path / "none.db")]
+    assert cli.main(argv) == 2 and calls == ["quiet"]
+    assert cli.main([*argv, "-v"]) == 2 and calls == ["quiet"]

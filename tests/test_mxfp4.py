@@ -49,3 +49,23 @@ def test_matches_transformers_dequantizer_in_expert_layout():
     theirs = convert_moe_packed_tensors(blocks, scales, dtype=torch.float32)
     assert ours.shape == weight.shape
     assert torch.equal(ours, theirs)
+
+
+def test_every_byte_and_scale_decodes_to_the_e2m1_value():
+    """The pair-table decoder against the format's definition: every byte at scales across the E8M0 range
+    (0xFF, NaN in the OCP spec, never occurs in GPT-OSS checkpoints and is left alone)."""
+    import math
+
+    from ground.mxfp4 import dequantize_mxfp4
+
+    e2m1 = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+    blocks = torch.arange(256, dtype=torch.uint8).reshape(16, 16)[None].expand(256, 16, 16).reshape(256, 16, 16)
+    scales = torch.arange(256, dtype=torch.uint8)[:, None].expand(256, 16).contiguous()
+    got = dequantize_mxfp4(blocks.reshape(256, 16, 16), scales).reshape(256, 256, 2)
+    for scale in (0, 1, 100, 127, 130, 254):
+        for byte in range(256):
+            for nibble, half in ((byte & 0xF, 0), (byte >> 4, 1)):
+                magnitude = e2m1[nibble & 7]
+                exact = math.ldexp(-magnitude if nibble & 8 else magnitude, scale - 127)
+                want = torch.tensor(exact, dtype=torch.float64).float().item()  # float32: 2**128 overflows to inf
+                assert got[scale, byte, half].item() == want, (scale, byte, half)

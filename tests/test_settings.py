@@ -1,6 +1,5 @@
 """Every environment variable is read in ground.settings, and README's table says what it says."""
 import ast
-import re
 from pathlib import Path
 
 import pytest

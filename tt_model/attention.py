@@ -96,15 +96,16 @@ class Attention:
         return self._output(self._attend(q, k, v, mask), batch, seq)
 
     def decode(self, x, batch, slot, cos, sin, mask):
-        """x [1, 1, batch, H]; writes cache slot ``slot`` for every user; cos/sin [batch, 1, 1, dh];
+        """x [1, 1, batch, H]; writes every user's cache at the slot held by the device tensor ``slot`` [batch]
+        (a device index, so a captured trace writes the next slot when replayed); cos/sin [batch, 1, 1, dh];
         mask [batch, 1, 1, cache_len]."""
         ttnn = self.ttnn
         q = apply_rope(ttnn, self._heads(self._project(x, self.wq, self.bq), batch, 1, self.heads), cos, sin, self.rope_mat)
         k = apply_rope(ttnn, self._heads(self._project(x, self.wk, self.bk), batch, 1, self.kv_heads), cos, sin, self.rope_mat)
         v = self._heads(self._project(x, self.wv, self.bv), batch, 1, self.kv_heads)
-        # update_cache takes [1, kv_heads, batch, dh]
-        ttnn.update_cache(self.cache_k, ttnn.permute(k, (2, 1, 0, 3)), slot)
-        ttnn.update_cache(self.cache_v, ttnn.permute(v, (2, 1, 0, 3)), slot)
+        # paged_update_cache takes [1, batch, kv_heads, dh]
+        ttnn.experimental.paged_update_cache(self.cache_k, ttnn.permute(k, (2, 0, 1, 3)), update_idxs_tensor=slot)
+        ttnn.experimental.paged_update_cache(self.cache_v, ttnn.permute(v, (2, 0, 1, 3)), update_idxs_tensor=slot)
         return self._output(self._attend(q, self.cache_k, self.cache_v, mask), batch, 1)
 
 

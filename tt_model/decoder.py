@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tt_model.attention import Attention
 from tt_model.mlp import MoE
+from tt_model.profiling import scope
 from tt_model.rms_norm import RMSNorm
 
 
@@ -20,12 +21,17 @@ class DecoderLayer:
     def __call__(self, x, attend, record=None):
         """x [1, 1, T, H]; ``attend(attention, normed)`` runs prefill or decode attention."""
         ttnn = self.ttnn
-        normed = self.input_norm(x)
-        attn = attend(self.attention, normed)
-        resid = ttnn.add(x, attn)
-        mlp_in = self.post_norm(resid)
+        with scope(ttnn, "norms"):
+            normed = self.input_norm(x)
+        with scope(ttnn, "attention"):
+            attn = attend(self.attention, normed)
+        with scope(ttnn, "residual"):
+            resid = ttnn.add(x, attn)
+        with scope(ttnn, "norms"):
+            mlp_in = self.post_norm(resid)
         moe = self.mlp(mlp_in, record)
-        out = ttnn.add(resid, moe)
+        with scope(ttnn, "residual"):
+            out = ttnn.add(resid, moe)
         if record is not None:
             for name, t in (("layer_in", x), ("attn_norm", normed), ("attn_out", attn), ("resid_attn", resid),
                             ("mlp_norm", mlp_in), ("layer_out", out)):

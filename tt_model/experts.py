@@ -26,15 +26,15 @@ class Experts:
         p = f"{prefix}.mlp.experts"
         wdt = precision.dtype(ttnn, "expert_weights")
         act = ttnn.bfloat16
-        gate_up = reader.expert_weight(p, "gate_up_proj")  # [E, H, 2I]
         gate_up_bias = reader.float(f"{p}.gate_up_proj_bias")  # [E, 2I]
-        down = reader.expert_weight(p, "down_proj")  # [E, I, H]
         put = weights.put
-        self.w_gate = put(gate_up[..., 0::2][None], f"{p}.gate", wdt, rows=1, cols=-1)
-        self.w_up = put(gate_up[..., 1::2][None], f"{p}.up", wdt, rows=1, cols=-1)
+        # gate and up are cut from the interleaved gate_up one after the other (each dequantized anew), so
+        # only one [E, H, I] float32 half lives at a time: 1 GB at 20B width.
+        self.w_gate = put(_half(reader, p, config, 0)[None], f"{p}.gate", wdt, rows=1, cols=-1)
+        self.w_up = put(_half(reader, p, config, 1)[None], f"{p}.up", wdt, rows=1, cols=-1)
         self.b_gate = put(gate_up_bias[:, 0::2][None, :, None, :], f"{p}.gate_bias", act, rows=1, cols=-1)
         self.b_up = put(gate_up_bias[:, 1::2][None, :, None, :], f"{p}.up_bias", act, rows=1, cols=-1)
-        self.w_down = put(down[None], f"{p}.down", wdt, rows=1, cols=-2)
+        self.w_down = put(_stacked(reader, p, "down_proj", config)[None], f"{p}.down", wdt, rows=1, cols=-2)
         self.b_down = put(reader.float(f"{p}.down_proj_bias")[None, None], f"{p}.down_bias", act)
         # One-hot [E, E] split by columns over rows: dense routing weights @ select = this row's experts.
         eye = torch.eye(config.num_local_experts)[None, None]
@@ -66,3 +66,24 @@ class Experts:
             out = ttnn.all_reduce(out, cluster_axis=EP_AXIS, topology=ttnn.Topology.Linear)
         bias = ttnn.matmul(ttnn.typecast(dense, ttnn.bfloat16), self.b_down, compute_kernel_config=kc)
         return ttnn.add(out, bias)
+
+
+def _half(reader, prefix: str, config, offset: int) -> torch.Tensor:
+    """gate (offset 0) or up (offset 1) [E, H, I] float32: columns offset::2 of each expert's interleaved
+    gate_up, dequantized one expert at a time."""
+    first = reader.expert_row(prefix, "gate_up_proj", 0)  # [H, 2I]: its device says real or meta (shape-only)
+    out = torch.empty(config.num_local_experts, first.shape[0], first.shape[1] // 2, device=first.device)
+    out[0] = first[:, offset::2]
+    for expert in range(1, config.num_local_experts):
+        out[expert] = reader.expert_row(prefix, "gate_up_proj", expert)[:, offset::2]
+    return out
+
+
+def _stacked(reader, prefix: str, leaf: str, config) -> torch.Tensor:
+    """[E, in, out] float32, one expert dequantized at a time."""
+    first = reader.expert_row(prefix, leaf, 0)
+    out = torch.empty(config.num_local_experts, *first.shape, device=first.device)
+    out[0] = first
+    for expert in range(1, config.num_local_experts):
+        out[expert] = reader.expert_row(prefix, leaf, expert)
+    return out

@@ -99,5 +99,25 @@ class Generator:
     def isolated_layers(self, reference: Captures, attention_mask=None) -> Captures:
         return self.model.isolated_layers(reference, attention_mask)
 
+    # ---------------------------------------------------------------- timing (the perf runner's clock)
+    def synchronize(self) -> None:
+        """Waits until the device has finished every queued op (ttnn.synchronize_device)."""
+        self.model.ttnn.synchronize_device(self.model.device)
+
+    def device_clock_ns(self) -> float | None:
+        """The emulator's modelled device time so far (ns); None on a real device, whose time is measured."""
+        if not getattr(self.model.ttnn, "__emulated__", False):
+            return None
+        from tt_model.emulator import now_ns
+        return now_ns(self.model.device)
+
+    def signpost(self, name: str) -> None:
+        from tt_model.profiling import signpost
+        signpost(self.model.ttnn, name)
+
+    @property
+    def trace(self) -> bool:
+        return self.model.trace
+
     def close(self):
         self.model.close()

@@ -1,5 +1,10 @@
 """The whole model on a mesh: embedding, decoder layers, final norm, lm_head (vocab split over columns,
-all-gathered). Holds the KV caches and the host-side bookkeeping of slots and positions."""
+all-gathered). Holds the KV caches and the host-side bookkeeping of slots and positions.
+
+Decode reads its per-step inputs (token ids, rotary cos/sin, masks, the cache slot) from device tensors that
+persist across steps and are refilled from the host before each step, as tt-metal's generator does; so one
+decode step can be captured as a metal trace and replayed (``trace=True``): the first step compiles, the second
+captures, every later one replays without host dispatch."""
 from __future__ import annotations
 
 import torch
@@ -9,13 +14,15 @@ from ground.errors import UserError
 from tt_model.attention import decode_mask, prefill_mask
 from tt_model.decoder import DecoderLayer
 from tt_model.mesh import TP_AXIS, check_divisibility, close_mesh, open_mesh
+from tt_model.profiling import scope
 from tt_model.rms_norm import RMSNorm
 from tt_model.rope import RotaryTables
 from tt_model.weights import DeviceWeights, cache_dir, unpad_shards
 
 
 class GptOssModel:
-    def __init__(self, ttnn, checkpoint, mesh, precision, layers: int | None = None, cache_root=None):
+    def __init__(self, ttnn, checkpoint, mesh, precision, layers: int | None = None, cache_root=None,
+                 trace: bool = False):
         config = checkpoint.config
         check_divisibility(mesh, config)
         self.ttnn, self.config, self.mesh, self.precision = ttnn, config, mesh, precision
@@ -24,17 +31,31 @@ class GptOssModel:
         weights = DeviceWeights(ttnn, self.device, mesh, cache_dir(cache_root, checkpoint, precision, mesh))
         self.rope = RotaryTables(config)
         rope_mat = weights.put(self.rope.rotate_half_matrix(), "rope.rotate_half", ttnn.bfloat16)
-        self.embedding = weights.put(reader.float("model.embed_tokens.weight"), "embed", ttnn.bfloat16,
+        # The two vocab-sized tables go to the device in their stored dtype (bfloat16), not float32: at
+        # 201088 x 2880 a float32 copy is a 2.3 GB host temporary, and the device rounds them anyway.
+        self.embedding = weights.put(reader.get("model.embed_tokens.weight"), "embed", ttnn.bfloat16,
                                      layout=ttnn.ROW_MAJOR_LAYOUT)
+        # Device tensors are copies: after each piece the checkpoint's memory maps are dropped, or the
+        # pages read so far (the whole checkpoint, by the end) would stay in this process's RSS.
+        reader.release()
         n_layers = config.num_hidden_layers if layers is None else layers
-        self.layers = [DecoderLayer(ttnn, weights, reader, config, mesh, precision, i, rope_mat)
-                       for i in range(n_layers)]
+        self.layers = []
+        for i in range(n_layers):
+            self.layers.append(DecoderLayer(ttnn, weights, reader, config, mesh, precision, i, rope_mat))
+            reader.release()
         self.norm = RMSNorm(ttnn, weights, reader.float("model.norm.weight"), config.rms_norm_eps, "norm")
-        self.lm_head = weights.put(reader.float("lm_head.weight").T, "lm_head",
+        self.lm_head = weights.put(reader.get("lm_head.weight").T, "lm_head",
                                    precision.dtype(ttnn, "lm_head_weights"), cols=-1)
+        reader.release()
         self.kernel = precision.kernel_config(ttnn)
         self.valid: torch.Tensor | None = None  # [B, slots] which cache slots hold real tokens
         self.cache_len = 0
+        self.cache_shape: tuple[int, int] | None = None  # (batch, cache_len) the caches were allocated for
+        self.trace = trace
+        self._inputs: DecodeInputs | None = None  # persistent device inputs of a decode step
+        self._trace_id = None
+        self._trace_logits = None
+        self._compiled = False  # a decode step ran untraced since the inputs were allocated
 
     # ---------------------------------------------------------------- host <-> device
     def to_host(self, t) -> torch.Tensor:
@@ -48,17 +69,22 @@ class GptOssModel:
                                device=self.device, mesh_mapper=ttnn.ReplicateTensorToMesh(self.device))
 
     def _embed(self, ids: torch.Tensor):
+        return self._lookup(self._put(ids.reshape(1, -1).to(torch.int32), self.ttnn.uint32, self.ttnn.ROW_MAJOR_LAYOUT))
+
+    def _lookup(self, flat):
+        """Token ids on device [1, T] -> embeddings [1, 1, T, H]."""
         ttnn = self.ttnn
-        flat = self._put(ids.reshape(1, -1).to(torch.int32), ttnn.uint32, ttnn.ROW_MAJOR_LAYOUT)
-        x = ttnn.embedding(flat, self.embedding, layout=ttnn.TILE_LAYOUT, dtype=ttnn.bfloat16)
-        return ttnn.reshape(x, (1, 1, ids.numel(), self.config.hidden_size))
+        with scope(ttnn, "embedding"):
+            x = ttnn.embedding(flat, self.embedding, layout=ttnn.TILE_LAYOUT, dtype=ttnn.bfloat16)
+            return ttnn.reshape(x, (1, 1, flat.shape[-1], self.config.hidden_size))
 
     def _head(self, x):
         ttnn = self.ttnn
-        normed = self.norm(x)
-        logits = ttnn.linear(normed, self.lm_head, compute_kernel_config=self.kernel, dtype=ttnn.float32)
-        if self.mesh.cols > 1:
-            logits = ttnn.all_gather(logits, -1, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
+        with scope(ttnn, "lm_head"):
+            normed = self.norm(x)
+            logits = ttnn.linear(normed, self.lm_head, compute_kernel_config=self.kernel, dtype=ttnn.float32)
+            if self.mesh.cols > 1:
+                logits = ttnn.all_gather(logits, -1, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
         return normed, logits
 
     def _rope(self, positions: torch.Tensor):
@@ -66,14 +92,19 @@ class GptOssModel:
         return self._put(cos[:, None], self.ttnn.bfloat16), self._put(sin[:, None], self.ttnn.bfloat16)
 
     # ---------------------------------------------------------------- forward passes
-    def _run(self, x, attend, batch, seq, record):
+    def _forward(self, x, attend, record=None):
+        """Embeddings [1, 1, T, H] through every layer and the head -> gathered logits on device."""
         for i, layer in enumerate(self.layers):
-            x = layer(x, attend(i), record(i) if record else None)
+            with scope(self.ttnn, f"layer_{i}"):
+                x = layer(x, attend(i), record(i) if record else None)
         normed, logits = self._head(x)
         if record:
             record(None)("final_norm", normed)
             record(None)("logits", logits)
-        return self._host_logits(logits).reshape(batch, seq, -1)
+        return logits
+
+    def _run(self, x, attend, batch, seq, record):
+        return self._host_logits(self._forward(x, attend, record)).reshape(batch, seq, -1)
 
     def _host_logits(self, logits) -> torch.Tensor:
         """Gathered logits -> torch [.., vocab]: each device's tile padding of its vocab slice dropped."""
@@ -84,9 +115,7 @@ class GptOssModel:
         """token_ids [B, S] (left padded, mask 0 on pads) -> logits [B, S, V]. Fills the KV caches."""
         ids, valid = _check_inputs(token_ids, attention_mask)
         batch, seq = ids.shape
-        self.cache_len = -(-(seq + max_new_tokens) // 32) * 32
-        for layer in self.layers:
-            layer.attention.allocate_cache(batch, self.cache_len)
+        self._allocate_caches(batch, -(-(seq + max_new_tokens) // 32) * 32)
         self.valid = valid
         cos, sin = self._rope(_positions(valid))
         masks = {}
@@ -99,6 +128,17 @@ class GptOssModel:
 
         return self._run(self._embed(ids), attend, batch, seq, record)
 
+    def _allocate_caches(self, batch: int, length: int) -> None:
+        """KV caches for ``batch`` users of ``length`` slots; kept (with any captured decode trace, which reads
+        them) while the shape stays the same, as a serving loop reuses its caches across requests."""
+        if self.cache_shape == (batch, length):
+            return
+        self.release_trace()
+        self._inputs = None
+        for layer in self.layers:
+            layer.attention.allocate_cache(batch, length)
+        self.cache_len, self.cache_shape = length, (batch, length)
+
     def decode_step(self, tokens: torch.Tensor, record=None) -> torch.Tensor:
         """tokens [B] -> logits [B, V]; appends one slot to every user's cache."""
         if self.valid is None:
@@ -107,26 +147,59 @@ class GptOssModel:
         batch = self.valid.shape[0]
         if tokens.numel() != batch:
             raise UserError(f"decode_step got {tokens.numel()} tokens; expected one per user ({batch})")
-        attend = self._next_decode_slot()
-        return self._run(self._embed(tokens), attend, batch, 1, record)[:, 0]
+        inputs = self._next_decode_slot(tokens)
+        if self.trace and record is None:
+            logits = self._traced_step(inputs)
+        else:
+            logits = self._decode_forward(inputs, record)
+            self._compiled = True
+        return self._host_logits(logits).reshape(batch, -1)
 
-    def _next_decode_slot(self):
-        """Claims the next cache slot for every user; returns attend(layer_index) for that step."""
+    def _decode_forward(self, inputs: "DecodeInputs", record=None):
+        batch = inputs.tokens.shape[-1]
+
+        def attend(i):
+            window = self.config.sliding_window if self.config.is_sliding(i) else None
+            return lambda attn, h: attn.decode(h, batch, inputs.slot, inputs.cos, inputs.sin, inputs.masks[window])
+
+        return self._forward(self._lookup(inputs.tokens), attend, record)
+
+    def _traced_step(self, inputs: "DecodeInputs"):
+        """Compile on the first step, capture the second, replay from then on (tt-metal's order: a trace can
+        only be captured once every program of the step is compiled)."""
+        ttnn = self.ttnn
+        if self._trace_id is None:
+            if not self._compiled:
+                self._compiled = True
+                return self._decode_forward(inputs)
+            self._trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
+            self._trace_logits = self._decode_forward(inputs)
+            ttnn.end_trace_capture(self.device, self._trace_id, cq_id=0)
+        ttnn.execute_trace(self.device, self._trace_id, cq_id=0, blocking=False)
+        return self._trace_logits
+
+    def release_trace(self) -> None:
+        if self._trace_id is not None:
+            self.ttnn.release_trace(self.device, self._trace_id)
+        self._trace_id, self._trace_logits, self._compiled = None, None, False
+
+    def _next_decode_slot(self, tokens: torch.Tensor | None = None) -> "DecodeInputs":
+        """Claims the next cache slot for every user and writes that step's inputs into the persistent device
+        tensors (allocated on first use); ``tokens`` None keeps the ids (isolated layers feed hidden states)."""
         batch, slot = self.valid.shape
         if slot >= self.cache_len:
             raise UserError(f"KV cache full at {self.cache_len} slots; pass a larger max_new_tokens to prefill")
         self.valid = torch.cat([self.valid, torch.ones(batch, 1, dtype=torch.bool)], dim=1)
-        position = self.valid.sum(dim=1, keepdim=True) - 1  # [B, 1]
-        cos, sin = self._rope(position)
-        masks = {}
-
-        def attend(i):
-            window = self.config.sliding_window if self.config.is_sliding(i) else None
-            if window not in masks:
-                masks[window] = self._put(decode_mask(self.valid, slot, self.cache_len, window), self.ttnn.float32)
-            return lambda attn, h: attn.decode(h, batch, slot, cos, sin, masks[window])
-
-        return attend
+        cos, sin = self.rope.cos_sin(self.valid.sum(dim=1, keepdim=True) - 1)  # positions [B, 1]
+        windows = {self.config.sliding_window if self.config.is_sliding(i) else None for i in range(len(self.layers))}
+        host = {"tokens": (torch.zeros(batch) if tokens is None else tokens).reshape(1, -1).to(torch.int32),
+                "cos": cos[:, None], "sin": sin[:, None], "slot": torch.full((batch,), slot, dtype=torch.int32),
+                **{("mask", w): decode_mask(self.valid, slot, self.cache_len, w) for w in windows}}
+        if self._inputs is None:
+            self._inputs = DecodeInputs.allocate(self, host)
+        else:
+            self._inputs.refill(self, host)
+        return self._inputs
 
     def isolated_layers(self, reference: Captures, attention_mask: torch.Tensor | None = None) -> Captures:
         """Every device layer fed the reference's input of that layer, for the prefill and each decode step
@@ -141,6 +214,8 @@ class GptOssModel:
             valid = torch.ones(batch, seq, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
             self.cache_len = -(-(seq + max(len(steps), 1)) // 32) * 32
             self.layers[index].attention.allocate_cache(batch, self.cache_len)
+            self.cache_shape, self._inputs = None, None  # the layers' caches no longer match: reallocate next time
+            self.release_trace()
             self.valid = valid
             cos, sin = self._rope(_positions(valid))
             window = self.config.sliding_window if self.config.is_sliding(index) else None
@@ -149,10 +224,12 @@ class GptOssModel:
             self.layers[index](x, lambda attn, h: attn.prefill(h, batch, seq, cos, sin, mask),
                                self.recorder(out, "prefill", batch, seq)(index))
             for phase in steps:
-                attend = self._next_decode_slot()
+                inputs = self._next_decode_slot()
                 step_in = reference.phases[phase].layers[index]["layer_in"]
                 x = self._put(step_in.reshape(1, 1, batch, hidden).float(), self.ttnn.bfloat16)
-                self.layers[index](x, attend(index), self.recorder(out, phase, batch, 1)(index))
+                mask = inputs.masks[window]
+                self.layers[index](x, lambda attn, h: attn.decode(h, batch, inputs.slot, inputs.cos, inputs.sin, mask),
+                                   self.recorder(out, phase, batch, 1)(index))
         self.valid = None  # the caches now hold a mix of layers' runs: a new prefill must come first
         return out
 
@@ -189,8 +266,39 @@ class GptOssModel:
 
     def close(self):
         if self.device is not None:
+            self.release_trace()
             close_mesh(self.ttnn, self.device, self.mesh)
             self.device = None
+
+
+class DecodeInputs:
+    """The device tensors one decode step reads: token ids [1, B] (uint32), rotary cos/sin [B, 1, 1, dh],
+    one additive mask [B, 1, 1, cache_len] per attention window, and the cache slot of every user [B] (int32).
+    Allocated once, then refilled in place from host tensors (copy_host_to_device_tensor) before every step."""
+
+    FORMATS = {"tokens": ("uint32", "ROW_MAJOR_LAYOUT"), "cos": ("bfloat16", "TILE_LAYOUT"),
+               "sin": ("bfloat16", "TILE_LAYOUT"), "slot": ("int32", "ROW_MAJOR_LAYOUT"),
+               "mask": ("float32", "TILE_LAYOUT")}
+
+    def __init__(self, tensors: dict):
+        self.tensors = tensors
+        self.tokens, self.cos, self.sin, self.slot = (tensors[k] for k in ("tokens", "cos", "sin", "slot"))
+        self.masks = {key[1]: t for key, t in tensors.items() if isinstance(key, tuple)}
+
+    @staticmethod
+    def _host(model, key, value, device):
+        ttnn = model.ttnn
+        dtype, layout = DecodeInputs.FORMATS[key[0] if isinstance(key, tuple) else key]
+        return ttnn.from_torch(value, dtype=getattr(ttnn, dtype), layout=getattr(ttnn, layout), device=device,
+                               mesh_mapper=ttnn.ReplicateTensorToMesh(model.device))
+
+    @classmethod
+    def allocate(cls, model, host: dict) -> "DecodeInputs":
+        return cls({key: cls._host(model, key, value, model.device) for key, value in host.items()})
+
+    def refill(self, model, host: dict) -> None:
+        for key, value in host.items():
+            model.ttnn.copy_host_to_device_tensor(self._host(model, key, value, None), self.tensors[key])
 
 
 def _check_inputs(token_ids, attention_mask):

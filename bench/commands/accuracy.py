@@ -4,10 +4,11 @@ failed threshold."""
 from __future__ import annotations
 
 import argparse
+import time
 from contextlib import closing
 from pathlib import Path
 
-from ground.errors import ThresholdFailure, UserError
+from ground.errors import ThresholdFailure
 
 DEFAULT_SUITE = "smoke"
 DEFAULT_OUT = Path("gptoss-bench-results")
@@ -66,15 +67,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Bars:
-    """rich progress bars, one per phase (reference, device <mesh>, compare), on stderr."""
+    """rich progress bars, one per phase (reference, device <mesh>, compare), on stderr: percentage,
+    elapsed, ETA and where the phase is (pass, layer, step). Off a terminal (CI logs) the bars are not
+    drawn; a plain progress line is printed every ``PLAIN_EVERY`` seconds instead."""
+
+    PLAIN_EVERY = 30.0
 
     def __init__(self, console):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         self.console = console
-        self.bars = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), console=console)
+        self.bars = Progress(TextColumn("{task.description:<16}"), BarColumn(bar_width=24), TaskProgressColumn(),
+                             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                             TextColumn("{task.fields[detail]}"), console=console)
         self.tasks: dict[str, int] = {}
+        self._last_plain = 0.0
 
     def __enter__(self):
         self.bars.__enter__()
@@ -83,12 +91,27 @@ class _Bars:
     def __exit__(self, *exc):
         return self.bars.__exit__(*exc)
 
+    def _plain(self, name: str) -> None:
+        if self.console.is_terminal or time.monotonic() - self._last_plain < self.PLAIN_EVERY:
+            return
+        self._last_plain = time.monotonic()
+        task = self.bars.tasks[self.tasks[name]]
+        eta = "" if task.time_remaining is None else f", eta {task.time_remaining / 60:.1f} min"
+        self.console.print(f"{name}: {task.percentage:.0f}%{eta} {task.fields['detail']}".rstrip(),
+                           markup=False, highlight=False)
+
     def progress(self):
         from bench.accuracy import Progress
 
-        def phase(name: str, total: int) -> None:
-            self.tasks[name] = self.bars.add_task(name, total=total)
+        def phase(name: str, total: float) -> None:
+            self.tasks[name] = self.bars.add_task(name, total=total, detail="")
+            self._last_plain = time.monotonic()
 
-        return Progress(phase=phase, advance=lambda name: self.bars.advance(self.tasks[name]),
+        def advance(name: str, amount: float = 1.0) -> None:
+            self.bars.advance(self.tasks[name], amount)
+            self._plain(name)
+
+        return Progress(phase=phase, advance=advance,
+                        detail=lambda name, text: self.bars.update(self.tasks[name], detail=text),
                         # Plain lines (no markup: paths may hold brackets); a log's source path per line is noise.
-                        log=lambda msg: self.console.print(msg, markup=False, highlight=False))
+                        log=lambda msg: self.console.print(msg, markup=False, highlight=False, soft_wrap=True))

@@ -18,20 +18,19 @@ LAYERS_120B = 36
 _STREAM_ONE_LAYER = textwrap.dedent(
     """
     import json, resource, sys, time, torch
-    from ground.captures import Captures
     from ground.checkpoint import Checkpoint
-    from reference.hooks import CaptureHooks
-    from reference.streaming import StreamedForward
+    from reference.runner import Request, execute, plan_references
     torch.manual_seed(0)
     ids = torch.randint(0, 199998, (1, 128))
-    mask = torch.ones_like(ids)
     start = time.perf_counter()
-    forward = StreamedForward(Checkpoint.open(sys.argv[1]), torch.float32, CaptureHooks(Captures()))
-    layer_start = time.perf_counter()
-    logits = forward(ids, mask, torch.arange(128)[None])
+    plan = plan_references(Checkpoint.open(sys.argv[1]), [Request(ids, 0, capture_layers=False)], "stream",
+                           use_cache=False, log=lambda msg: None, measure=False)
+    builder = plan._engine.builder
+    [captures] = execute(plan, log=lambda msg: None)
     total = time.perf_counter() - start
+    logits = captures.phases["prefill"].model["logits"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(json.dumps({"seconds": total, "peak_gib": peak, "experts_loaded": forward.experts_loaded,
+    print(json.dumps({"seconds": total, "peak_gib": peak, "experts_loaded": builder.experts_loaded,
                       "finite": bool(torch.isfinite(logits).all())}))
     """
 )

@@ -1,7 +1,6 @@
 """ttnn.as_tensor(cache_file_name=...) as ttnn 0.81.1 (ttnn/ttnn/operations/core.py): the file is
 f"{cache_file_name}_dtype_{dtype.name}_layout_{layout.name}.tensorbin"; a hit loads it and ignores the torch
 tensor; a miss converts and writes it; an unloadable file is converted and written again."""
-import os
 import warnings
 
 import pytest

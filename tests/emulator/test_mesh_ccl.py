@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tt_model.emulator import OPLOG, enable_op_log
+from tt_model.emulator import recording
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 8), (2, 4), (4, 8)])
@@ -72,26 +72,24 @@ def test_cluster_axis_reduces_rows_or_columns_of_4x8(ttnn, open_mesh):
     assert torch.equal(ttnn.to_torch(gathered[r * 8]).reshape(32, 8, 32)[0, :, 0], vals[r])
 
 
-def test_op_log_records_shapes_flops_and_link_bytes(ttnn, open_mesh):
+def test_recorder_records_shapes_flops_and_the_collective(ttnn, open_mesh):
     mesh = open_mesh(1, 8)
     a = ttnn.from_torch(torch.randn(32, 64), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh)
     b = ttnn.from_torch(torch.randn(64, 128), dtype=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT, device=mesh,
                         mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=1))
-    enable_op_log(True)
-    OPLOG.clear()
-    try:
+    with recording() as log:
         y = ttnn.matmul(a, b)
         ttnn.all_gather(y, dim=1)
-    finally:
-        enable_op_log(False)
-    mm, ag = OPLOG.records
-    assert mm.name == "matmul" and mm.inputs == [((32, 64), "BFLOAT16"), ((64, 16), "BFLOAT8_B")]
-    assert mm.outputs == [((32, 16), "BFLOAT16")] and mm.flops == 2 * 32 * 16 * 64 and mm.mesh == (1, 8)
-    assert mm.bytes_read == 32 * 64 * 2 + 64 * 32 * (1 + 1 / 16)  # bf8 shard padded to a 32-wide tile
-    assert ag.name == "all_gather" and ag.bytes_per_link == 7 * 32 * 32 * 2
-    n = len(OPLOG.records)
+    mm, ag = [r for r in log.records if not r.host]
+    assert mm.op == "matmul" and [(t.shape, t.dtype) for t in mm.inputs] == [((32, 64), "BFLOAT16"),
+                                                                           ((64, 32), "BFLOAT8_B")]
+    assert mm.inputs[1].logical == (64, 16)  # the bf8 shard is padded to a 32-wide tile
+    assert [(t.shape, t.dtype) for t in mm.outputs] == [((32, 32), "BFLOAT16")]
+    assert mm.flops == 2 * 32 * 32 * 64 and mm.mesh == (1, 8) and mm.devices == 8
+    assert ag.op == "all_gather" and (ag.ccl.kind, ag.ccl.group, ag.ccl.topology) == ("all_gather", 8, "Ring")
+    n = len(log.records)
     ttnn.matmul(a, b)
-    assert len(OPLOG.records) == n  # disabled: nothing recorded
+    assert len(log.records) == n  # outside the block: nothing recorded
 
 
 def test_replicated_cache_takes_per_device_writes_and_costs_one_copy(ttnn, open_mesh):

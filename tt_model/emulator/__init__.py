@@ -1,8 +1,12 @@
-"""Host functional emulator of the TT-NN (ttnn 0.81.1) API: numerics, layouts, virtual meshes, op log.
+"""Host functional emulator of the TT-NN (ttnn 0.81.1) API: numerics, layouts, virtual meshes, trace capture,
+the scoped op recorder and the modelled Wormhole device clock.
 
 Use through ``tt_model.backend.get_ttnn("emulated")``; ``api.build()`` returns the module-like namespace.
 """
 from .api import build
-from .oplog import OPLOG, enable_op_log
+from .clock import now_ns, use_cost_model
+from .mesh import set_shape_only
+from .recorder import OpRecord, Recording, TensorInfo, recording, scope, signpost
 
-__all__ = ["build", "OPLOG", "enable_op_log"]
+__all__ = ["build", "now_ns", "use_cost_model", "set_shape_only", "OpRecord", "Recording", "TensorInfo",
+           "recording", "scope", "signpost"]

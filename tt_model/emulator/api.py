@@ -4,7 +4,8 @@ from __future__ import annotations
 import inspect
 import types
 
-from . import ccl, dispatch, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce, tensor
+from . import (ccl, dispatch, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce, tensor,
+               trace)
 
 _TOP = {
     dtypes: ["bfloat16", "float32", "uint32", "int32", "uint8", "uint16", "bfloat8_b", "bfloat4_b", "DataType",
@@ -24,7 +25,9 @@ _TOP = {
            "FabricRouterConfig", "set_fabric_config", "get_fabric_config"],
     ops_core: ["from_torch", "as_tensor", "to_torch", "to_layout", "typecast", "to_device", "from_device",
                "deallocate", "to_memory_config", "get_device_tensors", "zeros", "ones", "full",
-               "zeros_like", "ones_like"],
+               "zeros_like", "ones_like", "copy_host_to_device_tensor"],
+    trace: ["MeshTraceId", "begin_trace_capture", "end_trace_capture", "execute_trace", "release_trace",
+            "is_trace_capture_active", "synchronize_device"],
     ops_data: ["reshape", "permute", "transpose", "squeeze", "unsqueeze", "slice", "concat", "pad", "repeat",
                "repeat_interleave", "embedding"],
     ops_eltwise: ["add", "sub", "mul", "div", "multiply", "subtract", "divide", "maximum", "minimum", "eq", "ne",
@@ -35,18 +38,26 @@ _TOP = {
     ccl: ["all_gather", "reduce_scatter", "all_reduce"],
 }
 _TRANSFORMER = {ops_attention: ["scaled_dot_product_attention", "scaled_dot_product_attention_decode"]}
-# paged_update_cache / paged_fill_cache are implemented in ops_attention but not exported until their
-# keyword names are checked against the full 0.81.1 docstrings (the stored ones are cut at 4000 chars).
-_EXPERIMENTAL = {ops_attention: ["rotary_embedding_llama", "rotary_embedding_hf"]}
+# paged_update_cache's keywords are not in its 0.81.1 docstring; they were read from tt-metal's
+# ttnn/cpp/ttnn/operations/experimental/paged_cache/paged_cache_nanobind.cpp (the binding of the generation whose
+# docstring the dump holds). paged_fill_cache stays unexported until checked the same way.
+_EXPERIMENTAL = {ops_attention: ["rotary_embedding_llama", "rotary_embedding_hf", "paged_update_cache"]}
 _TOP[ops_attention] = ["fill_cache", "update_cache"]
 
 
+# Host-side calls that are not device ops: exported as they are (no dtype table, never captured into a trace).
+_UNWRAPPED = {"begin_trace_capture", "end_trace_capture", "execute_trace", "release_trace",
+              "is_trace_capture_active", "synchronize_device", "set_fabric_config", "get_fabric_config",
+              "open_mesh_device", "close_mesh_device", "open_device", "close_device"}
+
+
 def _fill(module: types.ModuleType, table: dict) -> None:
-    """Exports the names; every op function goes through ``dispatch.wrap`` (documented dtypes, output_tensor)."""
+    """Exports the names; every op function goes through ``dispatch.wrap`` (documented dtypes, output_tensor,
+    trace capture)."""
     for source, names in table.items():
         for name in names:
             value = getattr(source, name)
-            if inspect.isfunction(value):
+            if inspect.isfunction(value) and name not in _UNWRAPPED:
                 value = dispatch.wrap(f"{module.__name__}.{name}", value)
             setattr(module, name, value)
 

@@ -2,8 +2,8 @@
 
 Reductions accumulate in ring order and round after every hop, as a ring reduce on the device adds in the
 tensor format (all_reduce: BFLOAT8_B is up-cast to BFLOAT16 for the reduction and cast back, per its 0.81.1
-docstring). The op log records bytes moved per link for a 1-link ring: (n - 1) shard-sized transfers per
-device for a gather, (n - 1)/n of the tensor for a reduce-scatter, twice that for an all-reduce.
+docstring). Each collective is recorded with its kind, group size, resolved topology and num_links; the cost
+model turns that into algorithm steps over the Ethernet links (``tt_model.costmodel``).
 
 Fabric rules (what the real library does; sources in the comments):
 * A collective among more than one device needs the fabric the mesh was opened with. Without one the real op
@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import torch
 
-from . import oplog
+from . import recorder
 from .dtypes import DataType, Topology
 from .mesh import FabricConfig
-from .ops_common import as_float, require_device, require_fp32_dest, store
+from .ops_common import as_float, canonical, require_device, require_fp32_dest, store
 
 _FABRIC_TOPOLOGY = {
     FabricConfig.FABRIC_1D_NEIGHBOR_EXCHANGE: Topology.NeighborExchange,
@@ -99,9 +99,11 @@ def _per_group(groups, fn):
     return [done[tuple(g)] if tuple(g) in done else done.setdefault(tuple(g), fn(g)) for g in groups]
 
 
-def _log(name, inp, out, per_link):
-    if oplog.OPLOG.enabled:
-        oplog.record(name, (inp,), (out,), bytes_per_link=per_link)
+def _log(name, inp, out, groups, topology, num_links, cluster_axis):
+    group = len(groups[0])
+    info = recorder.CclInfo(kind=name, group=group, topology=getattr(topology, "name", str(topology)),
+                            links=num_links, cluster_axis=cluster_axis)
+    recorder.emit(name, (inp,), (out,), ccl=info)
 
 
 def _ring_sum(parts, dtype):
@@ -117,10 +119,10 @@ def all_gather(input_tensor, dim, *, cluster_axis=None, memory_config=None, outp
     require_device("all_gather", input_tensor)
     groups = _groups(input_tensor, cluster_axis)
     # topology / use_l1_small_for_semaphores: "Deprecated and ignored" (0.81.1 docstring): the fabric decides.
-    _check_fabric("all_gather", input_tensor, groups, cluster_axis, None)
+    usable = _check_fabric("all_gather", input_tensor, groups, cluster_axis, None)
     shards = _per_group(groups, lambda g: torch.cat([input_tensor._shards[j] for j in g], dim=dim))
-    out = input_tensor.with_shards(shards, memory_config=memory_config)
-    _log("all_gather", input_tensor, out, (len(groups[0]) - 1) * input_tensor.nbytes_per_device())
+    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    _log("all_gather", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out
 
 
@@ -131,7 +133,7 @@ def reduce_scatter(input_tensor, dim, *, cluster_axis=None, subdevice_id=None, m
     require_device("reduce_scatter", input_tensor)
     require_fp32_dest("reduce_scatter", compute_kernel_config)  # adds are emulated at full precision per hop
     groups = _groups(input_tensor, cluster_axis)
-    _check_fabric("reduce_scatter", input_tensor, groups, cluster_axis, topology)
+    usable = _check_fabric("reduce_scatter", input_tensor, groups, cluster_axis, topology)
     l1_small = input_tensor._mesh.l1_small_size
     if use_l1_small_for_semaphores and len(groups[0]) > 1 and l1_small < _SEMAPHORE_BANK_BYTES:
         raise RuntimeError(
@@ -139,16 +141,16 @@ def reduce_scatter(input_tensor, dim, *, cluster_axis=None, subdevice_id=None, m
             f"{_SEMAPHORE_BANK_BYTES * _WORKER_CORES} B L1_SMALL buffer across {_WORKER_CORES} banks, where each "
             f"bank needs to store {_SEMAPHORE_BANK_BYTES} B, but bank size is {l1_small} B "
             "(use_l1_small_for_semaphores=True needs open_mesh_device(l1_small_size=...))")
+    totals = _per_group(groups, lambda g: _ring_sum([input_tensor._shards[j] for j in g], input_tensor.dtype))
     shards = []
     for i, g in enumerate(groups):
-        total = _ring_sum([input_tensor._shards[j] for j in g], input_tensor.dtype)
+        total = totals[i]
         if total.shape[dim] % len(g):
             raise RuntimeError(f"TT_FATAL: reduce_scatter dim {dim} of size {total.shape[dim]} is not divisible "
                                f"by the {len(g)} devices of the ring")
         shards.append(torch.chunk(total, len(g), dim=dim)[g.index(i)].contiguous())
-    out = input_tensor.with_shards(shards, memory_config=memory_config)
-    n = len(groups[0])
-    _log("reduce_scatter", input_tensor, out, (n - 1) / n * input_tensor.nbytes_per_device())
+    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    _log("reduce_scatter", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out
 
 
@@ -163,7 +165,7 @@ def all_reduce(input_tensor, *, cluster_axis=None, subdevice_id=None, memory_con
         return all_reduce(out, cluster_axis=1, subdevice_id=subdevice_id, memory_config=memory_config,
                           num_links=num_links, topology=topology)
     groups = _groups(input_tensor, cluster_axis)
-    _check_fabric("all_reduce", input_tensor, groups, cluster_axis, topology)
+    usable = _check_fabric("all_reduce", input_tensor, groups, cluster_axis, topology)
     dtype = input_tensor.dtype
     acc_dtype = DataType.BFLOAT16 if dtype == DataType.BFLOAT8_B else dtype
 
@@ -172,7 +174,6 @@ def all_reduce(input_tensor, *, cluster_axis=None, subdevice_id=None, memory_con
         return store(total, dtype) if acc_dtype != dtype else total
 
     shards = _per_group(groups, reduce)
-    out = input_tensor.with_shards(shards, memory_config=memory_config)
-    n = len(groups[0])
-    _log("all_reduce", input_tensor, out, 2 * (n - 1) / n * input_tensor.nbytes_per_device())
+    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    _log("all_reduce", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out

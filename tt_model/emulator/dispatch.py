@@ -2,7 +2,9 @@
 
 1. documented dtypes: each tensor argument is checked against the op's "Supported dtypes and layouts" table
    from the 0.81.1 docstrings (``dtype_table``); an undocumented dtype/layout raises RuntimeError (TT_FATAL).
-2. preallocated outputs: ``output_tensor=`` (``optional_output_tensor=`` for matmul/linear/repeat) is honoured
+2. trace capture: every call is handed to ``trace.capture_call`` after it ran, so a mesh that captures a trace
+   can replay it (``execute_trace``).
+3. preallocated outputs: ``output_tensor=`` (``optional_output_tensor=`` for matmul/linear/repeat) is honoured
    for every op that takes it. The op computes its result (in the output tensor's dtype when the op has a
    ``dtype`` keyword, so it is rounded once), the result is written into the given tensor in that tensor's
    dtype and layout, and the given tensor itself is returned (so ``ttnn.add(x, b, output_tensor=x)`` updates
@@ -13,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from . import dtype_table
+from . import dtype_table, trace
 from .dtypes import INTEGER
 from .ops_common import as_float, store
 from .tensor import Tensor
@@ -31,12 +33,17 @@ def wrap(qualified: str, fn):
         return fn
     tables = dtype_table.tables_for(qualified)
     out_param = next((p for p in OUTPUT_PARAMS if p in sig.parameters), None)
-    if tables is None and out_param is None:
-        return fn
     has_dtype = "dtype" in sig.parameters
 
     @functools.wraps(fn)
     def op(*args, **kwargs):
+        result = run(*args, **kwargs)
+        trace.capture_call(op, args, kwargs, result)
+        return result
+
+    def run(*args, **kwargs):
+        if tables is None and out_param is None:
+            return fn(*args, **kwargs)
         bound = sig.bind(*args, **kwargs)
         if tables is not None:
             dtype_table.check(qualified, tables, bound.arguments, Tensor)

@@ -81,6 +81,15 @@ class FabricSettings:
 
 
 _FABRIC = FabricSettings()
+# Shape-only mode (an emulator extension, not a ttnn setting): a mesh opened while it is on holds meta tensors,
+# shapes and dtypes without values, so a full-size model runs its op sequence (and the modelled clock) without
+# weights. Like the fabric, a mesh keeps the mode it was opened with.
+_SHAPE_ONLY = False
+
+
+def set_shape_only(enabled: bool) -> None:
+    global _SHAPE_ONLY
+    _SHAPE_ONLY = bool(enabled)
 
 
 def set_fabric_config(config, reliability_mode=FabricReliabilityMode.STRICT_INIT, num_planes=None,
@@ -142,6 +151,7 @@ class MeshDevice:
     worker_l1_size: int = 0
     dispatch_core_config: object = None
     fabric: FabricSettings = field(default_factory=FabricSettings)
+    shape_only: bool = False
 
     @property
     def fabric_config(self) -> FabricConfig:
@@ -201,7 +211,7 @@ def open_mesh_device(mesh_shape: MeshShape = None, l1_small_size: int = 0, trace
                       trace_region_size=_size_arg("trace_region_size", trace_region_size),
                       num_command_queues=num_command_queues,
                       worker_l1_size=_size_arg("worker_l1_size", worker_l1_size),
-                      dispatch_core_config=dispatch_core_config, fabric=_FABRIC)
+                      dispatch_core_config=dispatch_core_config, fabric=_FABRIC, shape_only=_SHAPE_ONLY)
 
 
 def close_mesh_device(mesh_device) -> None:
@@ -213,7 +223,7 @@ def open_device(device_id: int = 0, l1_small_size: int = 0, trace_region_size: i
     return MeshDevice(MeshShape(1, 1), id_=device_id, l1_small_size=_size_arg("l1_small_size", l1_small_size),
                       trace_region_size=_size_arg("trace_region_size", trace_region_size),
                       worker_l1_size=_size_arg("worker_l1_size", worker_l1_size),
-                      dispatch_core_config=dispatch_core_config, fabric=_FABRIC)
+                      dispatch_core_config=dispatch_core_config, fabric=_FABRIC, shape_only=_SHAPE_ONLY)
 
 
 def close_device(device) -> None:
@@ -283,7 +293,9 @@ def _place(tensor: torch.Tensor, placement, n: int) -> list[torch.Tensor]:
     dim = placement.dim
     if tensor.shape[dim] % n:
         raise RuntimeError(f"Cannot shard dim {dim} of size {tensor.shape[dim]} evenly over {n} devices")
-    return list(torch.chunk(tensor, n, dim=dim))
+    chunks = list(torch.chunk(tensor, n, dim=dim))
+    # Equal meta chunks are indistinguishable: one object for all, so ops compute a shape-only shard once.
+    return [chunks[0]] * n if tensor.is_meta else chunks
 
 
 def shard_tensor_to_mesh_mapper(mesh_device, dim: int) -> CppTensorToMesh:

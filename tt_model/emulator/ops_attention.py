@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from . import recorder
+from .dtypes import DataType
 from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest, store
 
 
@@ -66,7 +68,9 @@ def scaled_dot_product_attention(input_tensor_q, input_tensor_k, input_tensor_v,
 
     shards = per_device(fn, input_tensor_q, input_tensor_k, input_tensor_v, attn_mask, attention_sink)
     return make_output(input_tensor_q, shards, memory_config=memory_config, name="scaled_dot_product_attention",
-                       inputs=(input_tensor_q, input_tensor_k, input_tensor_v))
+                       inputs=(input_tensor_q, input_tensor_k, input_tensor_v),
+                       flops=_sdpa_flops(input_tensor_q, input_tensor_k), program_config=program_config is not None,
+                       fidelity=getattr(compute_kernel_config, "math_fidelity", None))
 
 
 def _attend_bias(q, k, v, scale, mask, bias, sink):
@@ -113,7 +117,11 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
     shards = per_device(fn, input_tensor_q, input_tensor_k, input_tensor_v, cur_pos_tensor, attn_mask)
     return make_output(input_tensor_q, shards, memory_config=memory_config,
                        name="scaled_dot_product_attention_decode",
-                       inputs=(input_tensor_q, input_tensor_k, input_tensor_v))
+                       inputs=(input_tensor_q, input_tensor_k, input_tensor_v),
+                       flops=4.0 * input_tensor_k.padded_shape[0] * input_tensor_q.padded_shape[-2]
+                       * input_tensor_k.padded_shape[-2] * input_tensor_q.padded_shape[-1],
+                       program_config=program_config is not None,
+                       fidelity=getattr(compute_kernel_config, "math_fidelity", None))
 
 
 def rotary_embedding_llama(input_tensor, cos_cache, sin_cache, trans_mat, is_decode_mode=False, *,
@@ -154,12 +162,13 @@ def rotary_embedding_hf(input_tensor, cos_cache, sin_cache, is_decode_mode=False
 
 def _write_rows(cache, fn_per_device, name, inputs):
     require_device(name, cache, *inputs)
-    _own_shards(cache)
-    for i, shard in enumerate(cache._shards):
-        fn_per_device(i, shard)
-    from . import oplog
-    if oplog.OPLOG.enabled:
-        oplog.record(name, inputs, (cache,))
+    if not cache._shards[0].is_meta:  # a shape-only cache has no rows to write
+        _own_shards(cache)
+        for i, shard in enumerate(cache._shards):
+            fn_per_device(i, shard)
+    # An in-place cache write moves the new rows (read, then written into the cache), not the whole cache.
+    rows = inputs[0].nbytes_per_device()
+    recorder.emit(name, inputs, (cache,), dram_bytes=2 * rows)
     return cache
 
 
@@ -175,6 +184,12 @@ def _own_shards(tensor) -> None:
 
 def _shard(t, i):
     return t._shards[i if t.num_devices > 1 else 0]
+
+
+def _sdpa_flops(q, k) -> float:
+    """QK^T and PV per device: 2 * 2 * b * heads * sq * sk * dh (tile-padded)."""
+    b, heads, sq, dh = (list(q.padded_shape) + [1] * 4)[:4]
+    return 4.0 * b * heads * sq * k.padded_shape[-2] * dh
 
 
 def fill_cache(cache_tensor, input_tensor, batch_idx, *, update_idx=0):
@@ -195,12 +210,17 @@ def update_cache(cache, input, update_index, batch_offset=0, *, compute_kernel_c
     return _write_rows(cache, write, "update_cache", (input,))
 
 
-def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=(), update_idxs_tensor=None, share_cache=None,
+def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idxs_tensor=None, share_cache=None,
                        page_table=None, batch_offset=0, compute_kernel_config=None, mesh_coords=None,
-                       block_size=None, num_kv_heads=None):
-    """input [1, b, nkv, dh]: cache[b, :, pos[b], :] = input[0, b] (unpaged when page_table is None)."""
-    if page_table is not None:
-        raise NotImplementedError("paged_update_cache with a page_table is not emulated")
+                       block_size=None, num_kv_heads=None, cache_position_modulo=None):
+    """input [1, b, nkv, dh]: cache[b, :, pos[b], :] = input[0, b] (unpaged when page_table is None); a position
+    of -1 skips that user. Keywords as bound in tt-metal's paged_cache_nanobind.cpp (0.81.1 generation)."""
+    reject("experimental.paged_update_cache", page_table=(page_table, None), share_cache=(share_cache, None),
+           batch_offset=(batch_offset, 0), mesh_coords=(mesh_coords, None), block_size=(block_size, None),
+           num_kv_heads=(num_kv_heads, None), cache_position_modulo=(cache_position_modulo, None))
+    if input_tensor.dtype not in (DataType.BFLOAT16, DataType.FLOAT32):
+        raise RuntimeError("TT_FATAL: paged_update_cache: input tensors must be FLOAT32 or BFLOAT16, got "
+                           f"{input_tensor.dtype.name}")
 
     def write(i, c):
         x = as_float(_shard(input_tensor, i))[0]

@@ -1,9 +1,9 @@
-"""Shared plumbing for emulated ops: device checks, output rounding, per-device application, logging."""
+"""Shared plumbing for emulated ops: device checks, output rounding, per-device application, recording."""
 from __future__ import annotations
 
 import torch
 
-from . import oplog
+from . import recorder
 from .blockfloat import round_to_dtype
 from .dtypes import BLOCK_FLOAT, INTEGER, DataType, Layout, StorageType
 from .tensor import Tensor
@@ -25,11 +25,45 @@ def require_tile_for_block_float(dtype: DataType, layout: Layout) -> None:
                            f"(block-float data types are stored as tiles), got {layout.name}")
 
 
+def host_dtype(dtype: DataType) -> torch.dtype:
+    """The torch dtype a shard of ``dtype`` is held in on the host. bfloat8_b and bfloat4_b values (at most
+    8 significant bits under a shared exponent) are exactly bfloat16 numbers, so every 16-bit-or-narrower
+    format is held in bfloat16: half the host memory of float32 for the same values (a full-width 20B layer's
+    experts are gigabytes). Ops compute in float32 (``as_float``)."""
+    if dtype in INTEGER:
+        return torch.int64
+    return torch.float32 if dtype == DataType.FLOAT32 else torch.bfloat16
+
+
 def store(x: torch.Tensor, dtype: DataType) -> torch.Tensor:
-    """What the device holds for a float32 result written in ``dtype``."""
+    """What the device holds for a float32 result written in ``dtype``. A meta tensor (shape-only mode) has no
+    values to round: it keeps its shape in the host dtype of ``dtype``."""
+    if x.is_meta:
+        return x.to(host_dtype(dtype))
     if dtype in INTEGER:
         return x.round().to(torch.int64) if x.is_floating_point() else x.to(torch.int64)
-    return round_to_dtype(x, dtype)
+    if dtype == DataType.BFLOAT16:
+        # round-to-nearest-even, once; a copy even when x is bfloat16 already, so a device tensor never
+        # aliases the host tensor it came from (the real upload copies)
+        return x.to(torch.bfloat16, copy=True)
+    if dtype == DataType.FLOAT32:
+        return round_to_dtype(x, dtype)
+    return _block_float(x, dtype)
+
+
+ROUNDING_CHUNK = 1 << 22  # elements per block-float rounding pass: its integer temporaries are ~3x the input
+
+
+def _block_float(x: torch.Tensor, dtype: DataType) -> torch.Tensor:
+    """Block-float rounding a chunk of rows at a time into a bfloat16 result (exact: the values fit), so
+    converting a multi-GB expert weight never holds several full-size integer copies at once. Blocks run
+    along the last dim within a row, so splitting by rows changes no block."""
+    rows = x.reshape(-1, x.shape[-1]) if x.dim() else x.reshape(1, 1)
+    out = torch.empty(rows.shape, dtype=torch.bfloat16)
+    step = max(1, ROUNDING_CHUNK // max(1, rows.shape[1]))
+    for start in range(0, rows.shape[0], step):
+        out[start:start + step] = round_to_dtype(rows[start:start + step], dtype)
+    return out.reshape(x.shape)
 
 
 def values(t) -> list[torch.Tensor] | float:
@@ -52,8 +86,25 @@ def per_device(fn, *args):
     return out
 
 
+def canonical(shards: list) -> list:
+    """Shape-only shards of equal shape and dtype are interchangeable: one object for all of them, so every later
+    op computes them once (a 4x8 mesh would otherwise redo each meta op for up to 32 distinct objects)."""
+    if not shards or not shards[0].is_meta:
+        return shards
+    first: dict[tuple, torch.Tensor] = {}
+    return [first.setdefault((tuple(s.shape), s.dtype), s) for s in shards]
+
+
+def map_shards(fn, shards) -> list:
+    """``fn`` of every shard, computed once per distinct shard object (replicas, and the shared shards of a
+    shape-only tensor, are one object)."""
+    done: dict[int, object] = {}
+    return [done[id(s)] if id(s) in done else done.setdefault(id(s), fn(s)) for s in shards]
+
+
 def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Layout | None = None,
-                memory_config=None, name: str | None = None, inputs=(), flops: float = 0.0) -> Tensor:
+                memory_config=None, name: str | None = None, inputs=(), flops: float = 0.0, fidelity=None,
+                program_config: bool = False, dram_bytes: float | None = None) -> Tensor:
     dtype = dtype or like.dtype
     layout = layout or like.layout
     if dtype in BLOCK_FLOAT:
@@ -62,10 +113,11 @@ def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Lay
     for shard in shards:
         if id(shard) not in stored:
             stored[id(shard)] = store(shard, dtype)
-    out = like.with_shards([stored[id(shard)] for shard in shards], dtype=dtype, layout=layout,
+    out = like.with_shards(canonical([stored[id(shard)] for shard in shards]), dtype=dtype, layout=layout,
                            memory_config=memory_config)
-    if oplog.OPLOG.enabled and name is not None:
-        oplog.record(name, inputs or (like,), (out,), flops=flops)
+    if name is not None:
+        recorder.emit(name, inputs or (like,), (out,), flops=flops, fidelity=fidelity,
+                      program_config=program_config, dram_bytes=dram_bytes)
     return out
 
 

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import torch
 
-from . import oplog
+from . import recorder, trace
 from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
-from .mesh import CppMeshToTensor, MeshDevice, ReplicateTensorToMeshWrapper
-from .ops_common import make_output, reject, require_tile_for_block_float, store
+from .mesh import ReplicateTensorToMeshWrapper
+from .ops_common import make_output, map_shards, reject, require_tile_for_block_float, store
 from .tensor import Tensor
 
 
 def _shards_for(tensor: torch.Tensor, device, mesh_mapper) -> tuple[list[torch.Tensor], str]:
+    if getattr(device, "shape_only", False) and not tensor.is_meta:
+        tensor = tensor.to("meta")  # a shape-only mesh holds shapes and dtypes, never values
     if mesh_mapper is not None:
         return mesh_mapper.map(tensor), mesh_mapper.description
     n = device.get_num_devices() if device is not None else 1
@@ -34,8 +36,15 @@ def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layo
     x = tensor.detach()
     if col_tilize:
         x = x.transpose(-1, -2)
-    x = x.to(torch.int64) if dtype in INTEGER else x.to(torch.float32)
+    # Narrow float inputs stay narrow until store() rounds them a shard (and a chunk) at a time: a bfloat16
+    # 20B lm_head upcast whole would be a 2.3 GB temporary.
+    if dtype in INTEGER:
+        x = x.to(torch.int64)
+    elif x.dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        x = x.to(torch.float32)
     mesh = device if device is not None else getattr(mesh_mapper, "mesh_device", None)
+    if device is not None:
+        trace.check_host_access(device, "from_torch to a device (a host write)")
     shards, placement = _shards_for(x, mesh, mesh_mapper)
     # Replicated shards are one torch tensor repeated; store it once so an 8-device replica costs one copy
     # of host memory (the in-place cache ops copy shared shards before writing).
@@ -47,8 +56,8 @@ def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layo
         stored.append(converted[id(s)])
     out = Tensor(stored, dtype, layout, mesh, StorageType.DEVICE if device is not None else StorageType.HOST,
                  memory_config or DRAM_MEMORY_CONFIG, placement)
-    if oplog.OPLOG.enabled:
-        oplog.record("from_torch", (), (out,))
+    if device is not None:
+        recorder.emit("from_torch", (), (out,), host=True)
     return out
 
 
@@ -145,6 +154,8 @@ def _torch_dtype(dtype: DataType) -> torch.dtype:
 
 
 def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=None, cq_id=0):
+    if tensor.storage_type == StorageType.DEVICE:
+        trace.check_host_access(tensor, "to_torch of a device tensor (a host read)")
     if tensor.num_devices > 1:
         if mesh_composer is None:
             raise RuntimeError("TT_FATAL: to_torch of a tensor distributed over "
@@ -172,7 +183,7 @@ def typecast(input_tensor, dtype, *, memory_config=None, output_tensor=None):
     require_tile_for_block_float(dtype, input_tensor.layout)
     shards = input_tensor._shards
     if dtype not in INTEGER and input_tensor.dtype in INTEGER:
-        shards = [s.to(torch.float32) for s in shards]
+        shards = map_shards(lambda s: s.to(torch.float32), shards)
     return make_output(input_tensor, shards, dtype=dtype, memory_config=memory_config, name="typecast")
 
 
@@ -186,19 +197,45 @@ def to_device(tensor, device, memory_config=None, queue_id=0):
         shards, placement = shards * n, "replicate"
     elif len(shards) != n:
         raise RuntimeError(f"to_device: tensor has {len(shards)} shards but the mesh has {n} devices")
+    trace.check_host_access(device, "to_device (a host write)")
+    if getattr(device, "shape_only", False):
+        shards = map_shards(lambda s: s if s.is_meta else s.to("meta"), shards)
     out = Tensor(list(shards), tensor.dtype, tensor.layout, device, StorageType.DEVICE,
                  memory_config or tensor.memory_config(), placement)
-    if oplog.OPLOG.enabled:
-        oplog.record("to_device", (), (out,))
+    recorder.emit("to_device", (), (out,), host=True)
     return out
 
 
 def from_device(tensor, blocking=True, queue_id=0):
+    trace.check_host_access(tensor, "from_device (a host read)")
     out = Tensor(tensor._shards, tensor.dtype, tensor.layout, tensor._mesh, StorageType.HOST,
                  tensor.memory_config(), tensor.placement)
-    if oplog.OPLOG.enabled:
-        oplog.record("from_device", (tensor,), ())
+    recorder.emit("from_device", (tensor,), (), host=True)
     return out
+
+
+def copy_host_to_device_tensor(host_tensor, device_tensor, cq_id=None):
+    """Writes a host tensor into an allocated device tensor in place (the way a traced model feeds new inputs:
+    the trace keeps reading the same device tensor). Same shape, dtype and layout required (0.81.1 docstring)."""
+    trace.check_host_access(device_tensor, "copy_host_to_device_tensor (a host write)")
+    if host_tensor.storage_type != StorageType.HOST or device_tensor.storage_type != StorageType.DEVICE:
+        raise RuntimeError("TT_FATAL: copy_host_to_device_tensor copies a host tensor into a device tensor")
+    same = (tuple(host_tensor.shape), host_tensor.dtype, host_tensor.layout) == (
+        tuple(device_tensor.shape), device_tensor.dtype, device_tensor.layout)
+    if not same:
+        raise RuntimeError(f"TT_FATAL: Host and Device tensors must be the same shape, have the same datatype, and "
+                           f"have the same data layout: host {list(host_tensor.shape)} {host_tensor.dtype.name} "
+                           f"{host_tensor.layout.name}, device {list(device_tensor.shape)} "
+                           f"{device_tensor.dtype.name} {device_tensor.layout.name}")
+    n = device_tensor.num_devices
+    shards = host_tensor._shards * n if host_tensor.num_devices == 1 else list(host_tensor._shards)
+    if len(shards) != n:
+        raise RuntimeError(f"TT_FATAL: host tensor has {len(shards)} shards, the device tensor {n}")
+    if getattr(device_tensor._mesh, "shape_only", False):
+        shards = map_shards(lambda s: s if s.is_meta else s.to("meta"), shards)
+    device_tensor._shards = shards
+    device_tensor._fidelity_cache.clear()
+    recorder.emit("copy_host_to_device_tensor", (), (device_tensor,), host=True)
 
 
 def deallocate(tensor, force=True):
@@ -212,7 +249,7 @@ def to_memory_config(tensor, memory_config, dtype=None, output_tensor=None):
 
 def clone(input_tensor, dtype=None, memory_config=None, compute_kernel_config=None):
     # Real copies: the clone must not see later in-place cache writes to the original.
-    return make_output(input_tensor, [s.clone() for s in input_tensor._shards], dtype=dtype,
+    return make_output(input_tensor, map_shards(torch.clone, input_tensor._shards), dtype=dtype,
                        memory_config=memory_config, name="clone")
 
 
@@ -241,8 +278,10 @@ def full(shape, fill_value, dtype=None, layout=None, device=None, memory_config=
 
 
 def zeros_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
-    return make_output(tensor, [torch.zeros_like(s) for s in tensor._shards], dtype=dtype, layout=layout)
+    return make_output(tensor, map_shards(torch.zeros_like, tensor._shards), dtype=dtype, layout=layout,
+                       name="zeros_like")
 
 
 def ones_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
-    return make_output(tensor, [torch.ones_like(s) for s in tensor._shards], dtype=dtype, layout=layout)
+    return make_output(tensor, map_shards(torch.ones_like, tensor._shards), dtype=dtype, layout=layout,
+                       name="ones_like")

@@ -22,7 +22,7 @@ import torch
 
 from .blockfloat import round_bfloat16
 from .dtypes import DataType, MathFidelity, WormholeComputeKernelConfig
-from .ops_common import as_float, make_output, per_device, require_device
+from .ops_common import as_float, make_output, require_device
 
 SRCA_BITS = 4  # mantissa bits of SrcA per pass (excluding the hidden bit)
 SRCB_BITS = 6
@@ -89,7 +89,7 @@ _ACTIVATIONS = {
 
 
 def _matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, dtype, memory_config, activation,
-            compute_kernel_config):
+            compute_kernel_config, program_config=None):
     require_device(name, a_t, b_t, bias_t)
     config = compute_kernel_config or DEFAULT_CONFIG
     k_a = a_t.shape[-2] if transpose_a else a_t.shape[-1]
@@ -101,36 +101,49 @@ def _matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, dtype, memory_conf
     if act_name not in _ACTIVATIONS:
         raise ValueError(f"ttnn.{name}: unsupported activation {activation!r}")
     act = _ACTIVATIONS[act_name]
+    n_dev = max(a_t.num_devices, b_t.num_devices)
+    done: dict[tuple, torch.Tensor] = {}
     shards = []
-    for i in range(max(a_t.num_devices, b_t.num_devices)):
-        a = as_float(a_t._shards[i if a_t.num_devices > 1 else 0])
-        b = as_float(b_t._shards[i if b_t.num_devices > 1 else 0])
-        a = a.transpose(-1, -2) if transpose_a else a
-        b = b.transpose(-1, -2) if transpose_b else b
-        b_hi = None
-        if config.math_fidelity in (MathFidelity.LoFi, MathFidelity.HiFi3):
-            b_hi = _weight_slices(b_t, i, b, transpose_b)
-        y = emulated_product(a, b, config, b_hi)
-        if bias_t is not None:
-            y = y + as_float(bias_t._shards[i if bias_t.num_devices > 1 else 0])
-        shards.append(act(y))
+    for i in range(n_dev):
+        a_raw = a_t._shards[i if a_t.num_devices > 1 else 0]
+        b_raw = b_t._shards[i if b_t.num_devices > 1 else 0]
+        bias_raw = bias_t._shards[i if bias_t.num_devices > 1 else 0] if bias_t is not None else None
+        key = (id(a_raw), id(b_raw), id(bias_raw))  # replicas / shape-only shards: one product for all
+        if key not in done:
+            done[key] = _product(a_raw, b_raw, bias_raw, b_t, i, transpose_a, transpose_b, config, act)
+        shards.append(done[key])
     m = a_t.shape[-1] if transpose_a else a_t.shape[-2]
     n = b_t.shape[-2] if transpose_b else b_t.shape[-1]
     batch = math.prod(a_t.shape[:-2]) if a_t.shape.rank > 2 else 1
+    tiles = lambda d: math.ceil(d / 32) * 32  # the matrix engine works on whole tiles
     inputs = (a_t, b_t) if bias_t is None else (a_t, b_t, bias_t)
     return make_output(a_t, shards, dtype=dtype or a_t.dtype, memory_config=memory_config, name=name,
-                       inputs=inputs, flops=2.0 * batch * m * n * k_a)
+                       inputs=inputs, flops=2.0 * batch * tiles(m) * tiles(n) * tiles(k_a),
+                       fidelity=config.math_fidelity, program_config=program_config is not None)
+
+
+def _product(a, b, bias, b_t, i, transpose_a, transpose_b, config, act):
+    a, b = as_float(a), as_float(b)
+    a = a.transpose(-1, -2) if transpose_a else a
+    b = b.transpose(-1, -2) if transpose_b else b
+    b_hi = None
+    if config.math_fidelity in (MathFidelity.LoFi, MathFidelity.HiFi3) and not b.is_meta:
+        b_hi = _weight_slices(b_t, i, b, transpose_b)
+    y = a @ b if a.is_meta else emulated_product(a, b, config, b_hi)
+    if bias is not None:
+        y = y + as_float(bias)
+    return act(y)
 
 
 def matmul(input_tensor_a, input_tensor_b, *, transpose_a=False, transpose_b=False, memory_config=None, dtype=None,
            program_config=None, activation=None, compute_kernel_config=None, core_grid=None, output_tile=None,
            optional_output_tensor=None, global_cb=None, sub_device_id=None):
     return _matmul("matmul", input_tensor_a, input_tensor_b, None, transpose_a, transpose_b, dtype, memory_config,
-                   activation, compute_kernel_config)
+                   activation, compute_kernel_config, program_config)
 
 
 def linear(input_tensor_a, input_tensor_b, *, bias=None, transpose_a=False, transpose_b=False, memory_config=None,
            dtype=None, program_config=None, activation=None, compute_kernel_config=None, core_grid=None,
            output_tile=None, optional_output_tensor=None, global_cb=None, prefetcher_pipes=None):
     return _matmul("linear", input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, dtype, memory_config,
-                   activation, compute_kernel_config)
+                   activation, compute_kernel_config, program_config)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from .dtypes import BLOCK_FLOAT, DataType, Layout
-from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest
+from . import recorder
+from .dtypes import BLOCK_FLOAT, DataType, Layout, MathFidelity
+from .ops_common import as_float, make_output, map_shards, per_device, reject, require_device, require_fp32_dest
 
 TF32_MANTISSA_BITS = 10
 
@@ -35,8 +36,9 @@ def _reduce(name, fn, input_tensor, dim, keepdim, memory_config, scalar=1.0, com
         x = _tf32(x) if fpu else x
         return fn(x * scalar if scalar != 1.0 else x, dim, keepdim)
 
-    shards = [one(s) for s in input_tensor._shards]
-    return make_output(input_tensor, shards, layout=output_layout, memory_config=memory_config, name=name)
+    shards = map_shards(one, input_tensor._shards)
+    return make_output(input_tensor, shards, layout=output_layout, memory_config=memory_config, name=name,
+                       fidelity=_fidelity(compute_kernel_config))
 
 
 def sum(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_kernel_config=None, scalar=1.0,
@@ -67,8 +69,8 @@ def min(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_ke
 def argmax(input_tensor, dim=None, keepdim=False, *, sub_core_grids=None,
            memory_config=None, output_tensor=None, enable_secondary_dm=False):
     require_device("argmax", input_tensor)
-    shards = [as_float(s).argmax(dim=dim, keepdim=keepdim) if dim is not None else as_float(s).argmax()
-              for s in input_tensor._shards]
+    shards = map_shards(lambda s: as_float(s).argmax(dim=dim, keepdim=keepdim) if dim is not None
+                        else as_float(s).argmax(), input_tensor._shards)
     return make_output(input_tensor, shards, dtype=DataType.UINT32, layout=Layout.ROW_MAJOR,
                        memory_config=memory_config, name="argmax")
 
@@ -79,13 +81,14 @@ def topk(input_tensor, k, dim=-1, largest=True, sorted=True, *, memory_config=No
     outcome of stable=False too); the values come back sorted, a valid outcome of sorted=False."""
     require_device("topk", input_tensor)
     reject("topk", indices_tensor=(indices_tensor, None))
-    vals, idxs = [], []
-    for s in input_tensor._shards:
+    def one(s):
         order = torch.sort(as_float(s), dim=dim, descending=largest, stable=True)
-        vals.append(order.values.narrow(dim, 0, k))
-        idxs.append(order.indices.narrow(dim, 0, k))
-    v = make_output(input_tensor, vals, memory_config=memory_config, name="topk")
-    i = make_output(input_tensor, idxs, dtype=DataType.UINT16, memory_config=memory_config)
+        return order.values.narrow(dim, 0, k), order.indices.narrow(dim, 0, k)
+
+    pairs = map_shards(one, input_tensor._shards)
+    v = make_output(input_tensor, [p[0] for p in pairs], memory_config=memory_config)
+    i = make_output(input_tensor, [p[1] for p in pairs], dtype=DataType.UINT16, memory_config=memory_config)
+    recorder.emit("topk", (input_tensor,), (v, i))
     return v, i
 
 
@@ -96,8 +99,9 @@ def softmax(input_tensor, dim=-1, *, memory_config=None, compute_kernel_config=N
         fn = lambda x: torch.softmax(x, dim=dim)
     else:  # exp of the raw inputs, as the device does without numeric_stable (overflows to inf/nan)
         fn = lambda x: torch.exp(x) / torch.exp(x).sum(dim=dim, keepdim=True)
-    shards = [fn(as_float(s)) for s in input_tensor._shards]
-    return make_output(input_tensor, shards, memory_config=memory_config, name="softmax")
+    shards = map_shards(lambda s: fn(as_float(s)), input_tensor._shards)
+    return make_output(input_tensor, shards, memory_config=memory_config, name="softmax",
+                       fidelity=_fidelity(compute_kernel_config))
 
 
 def rms_norm(input_tensor, *, memory_config=None, epsilon=1e-12, weight=None, bias=None,
@@ -115,7 +119,14 @@ def rms_norm(input_tensor, *, memory_config=None, epsilon=1e-12, weight=None, bi
         return y
 
     shards = per_device(fn, input_tensor, weight, bias, residual_input_tensor)
-    return make_output(input_tensor, shards, memory_config=memory_config, name="rms_norm")
+    inputs = [t for t in (input_tensor, weight, bias, residual_input_tensor) if t is not None]
+    return make_output(input_tensor, shards, memory_config=memory_config, name="rms_norm", inputs=inputs,
+                       fidelity=_fidelity(compute_kernel_config), program_config=program_config is not None)
+
+
+def _fidelity(compute_kernel_config):
+    """The math fidelity an op runs at: its config's, else HiFi4 (ttnn's default for non-matmul compute)."""
+    return getattr(compute_kernel_config, "math_fidelity", None) or MathFidelity.HiFi4
 
 
 def scatter(input, dim, index, src, *, memory_config=None, reduce=None, sub_core_grids=None):

@@ -267,7 +267,11 @@ def device_lines(loaded: LoadedSuite, checkpoint: Checkpoint, plan: AccuracyPlan
         work = (f"load, then per prompt batch prefill + {plan.decode_steps} decode steps (captured, then layer by "
                 f"layer isolated); teacher forcing {len(plan.forcing)} x ({suite.teacher_forcing.segment} + "
                 f"{plan.forcing_tokens} steps)")
-        memory = (f"; host memory ~{emulated_device_bytes(checkpoint.config, mesh) / GIB:.1f} GiB (weights held "
-                  "as bfloat16)" if plan.backend == "emulated" else "")
+        memory = (f"; host memory ~{_size(emulated_device_bytes(checkpoint.config, mesh))} (weights held as "
+                  "bfloat16)" if plan.backend == "emulated" else "")
         lines.append(f"device {mesh} ({plan.backend}): {work}{memory}; time shown as it runs")
     return lines
+
+
+def _size(n: int) -> str:
+    return f"{n / GIB:.1f} GiB" if n >= GIB / 10 else f"{n / 2**20:.0f} MiB"

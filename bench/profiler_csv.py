@@ -220,30 +220,36 @@ def header() -> list[str]:
 
 
 def write_csv(path: str | Path, records, signposts=()) -> Path:
-    """One row per op per device; ``signposts`` are (index into ``records``, name) pairs."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """One row per op per device; ``signposts`` are (index into ``records``, name) pairs. Written to a temp
+    file renamed into place, so an interrupt never leaves half a CSV."""
+    from ground.fsutil import atomic_write
+
     marks: dict[int, list[str]] = {}
     for index, name in signposts:
         marks.setdefault(index, []).append(name)
     columns = header()
-    call = 0
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        host_ts = 0.0
-        for index, r in enumerate(records):
-            for name in marks.get(index, []):
-                writer.writerow(_signpost_row(name, columns, host_ts))
-            if r.host or r.op_class in ("view", ""):
-                continue  # no kernel ran: no profiler row
-            call += 1024
-            host_ts += r.dispatch_ns + r.kernel_ns
-            for device in range(r.devices):
-                writer.writerow(_row(r, device, call, host_ts, columns))
-        for name in marks.get(len(records), []):
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            _write_rows(csv.writer(handle), records, marks, columns)
+
+    return atomic_write(path, write, fsync=False)
+
+
+def _write_rows(writer, records, marks: dict[int, list[str]], columns: list[str]) -> None:
+    writer.writerow(columns)
+    call, host_ts = 0, 0.0
+    for index, r in enumerate(records):
+        for name in marks.get(index, []):
             writer.writerow(_signpost_row(name, columns, host_ts))
-    return path
+        if r.host or r.op_class in ("view", ""):
+            continue  # no kernel ran: no profiler row
+        call += 1024
+        host_ts += r.dispatch_ns + r.kernel_ns
+        for device in range(r.devices):
+            writer.writerow(_row(r, device, call, host_ts, columns))
+    for name in marks.get(len(records), []):
+        writer.writerow(_signpost_row(name, columns, host_ts))
 
 
 def _signpost_row(name: str, columns: list[str], host_ts: float) -> list[str]:

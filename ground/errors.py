@@ -2,7 +2,8 @@
 
 0 success; 1 a measured threshold failed (ThresholdFailure); 2 bad input or an environment fault
 the user can fix (UserError, and file-system errors naming a path); 3 an internal error (a bug:
-one line pointing at a log that holds the traceback); 130 / 143 interrupted by SIGINT / SIGTERM.
+one line pointing at a log that holds the traceback); 130 / 143 interrupted by SIGINT / SIGTERM;
+141 stdout closed by its reader (a pipe), as a SIGPIPE death would report.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import errno
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+EXIT_SIGINT, EXIT_SIGPIPE, EXIT_SIGTERM = 130, 141, 143
 
 
 class UserError(Exception):

@@ -53,20 +53,39 @@ def cache_key(checkpoint: Checkpoint, mode: str, input_ids, attention_mask, deco
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def content_digest(captures: Captures) -> str:
+    """sha256 over every captured tensor (name, dtype, shape, bytes): what a cache entry must still hold."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(captures.to_flat().items()):
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
 def load(key: str) -> Captures | None:
-    """The cached captures, or None; a corrupt file counts as a miss and is removed."""
+    """The cached captures, or None. An entry that cannot be read, or whose tensors no longer match the
+    checksum written with them (bytes corrupted on disk), is a miss: removed and recomputed, never used."""
     path = cache_dir() / f"{key}.safetensors"
     if not path.exists():
         return None
     try:
-        return Captures.load(path)
+        captures = Captures.load(path)
     except Exception as exc:  # safetensors raises several types for a damaged file
-        print(f"reference cache: discarding unreadable {path.name} ({type(exc).__name__})", file=sys.stderr)
-        path.unlink(missing_ok=True)
-        return None
+        return _discard(path, f"unreadable ({type(exc).__name__})")
+    expected = captures.metadata.get("sha256")
+    if expected is None or content_digest(captures) != expected:
+        return _discard(path, "checksum mismatch" if expected else "no checksum")
+    return captures
+
+
+def _discard(path: Path, why: str) -> None:
+    print(f"reference cache: discarding {path.name}: {why}; recomputing", file=sys.stderr)
+    path.unlink(missing_ok=True)
+    return None
 
 
 def store(key: str, captures: Captures) -> Path:
     path = cache_dir() / f"{key}.safetensors"
+    captures.metadata["sha256"] = content_digest(captures)
     captures.save(path)
     return path

@@ -264,6 +264,7 @@ def execute(plan: ReferencePlan, log: Callable[[str], None] = lambda msg: print(
                 "model_dir": str(plan.checkpoint.path), "mode": plan.mode, "source": plan.source,
                 "dtype": str(plan.dtype), "cache_key": plan.keys[i], "seconds": f"{seconds:.3f}",
                 "estimated_seconds": f"{plan.estimated_seconds:.3f}", "batched_with": str(len(todo) - 1)})
+            _warn_nonfinite(captures, log)
             if plan.use_cache:
                 refcache.store(plan.keys[i], captures)
             results[i] = captures
@@ -271,6 +272,16 @@ def execute(plan: ReferencePlan, log: Callable[[str], None] = lambda msg: print(
         log(f"reference computed {len(todo)} input(s) in {format_seconds(seconds)}"
             + (f" (estimated {format_seconds(plan.estimated_seconds)})" if plan.estimate else ""))
     return [results[i] for i in range(len(plan.requests))]
+
+
+def _warn_nonfinite(captures: Captures, log: Callable[[str], None]) -> None:
+    """A reference that overflows is worth saying out loud: every comparison against it will fail."""
+    for phase, data in captures.phases.items():
+        bad = int((~torch.isfinite(data.model["logits"])).sum()) if "logits" in data.model else 0
+        if bad:
+            log(f"reference: warning: {bad} non-finite logits in {phase} (NaN/inf in the checkpoint or an "
+                "overflow); every metric against them fails as nonfinite")
+            return
 
 
 def _compute(plan: ReferencePlan, requests: list[Request], progress: Callable[[Tick], None]) -> list[Captures]:

@@ -3,6 +3,12 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (README's test command runs 2 workers on the 2-core machines) each worker keeps
+# torch to one thread: two workers with two OpenMP threads each spin against each other and run slower
+# than one worker alone. Set before any test module imports torch.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+
 # Nothing in the tests may wait on the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"  # lm-eval's datasets: read once, when datasets is first imported

@@ -230,6 +230,7 @@ def test_nan_model_fails_as_nonfinite_and_is_stored(tmp_path, capsys, monkeypatc
     assert main(["accuracy", "--suite", str(suite), "--model", str(model), "--out", str(out), "--db", str(db)]) == 1
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines()[-1].startswith("FAIL: ")
+    assert "reference: warning: " in captured.err and "non-finite logits in prefill" in captured.err
     [path] = out.glob("*.json")
     result = load_result(path)
     states = {(v.metric, v.layer): v.state for v in result.verdicts if v.field in (None, "layer_out")

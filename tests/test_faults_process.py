@@ -121,3 +121,11 @@ def test_full_disk_is_exit_2_and_leaves_no_half_result(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stdout.strip() == ""  # nothing left in --out: no JSON, no temp file
     assert _runs(db) == 0
+
+
+def test_streaming_into_a_closed_pipe_stops_quietly(tmp_path):
+    proc = subprocess.run(["bash", "-c", f"'{sys.executable}' -m bench.cli generate --prompt '1 + 2 =' "
+                           "--max-new-tokens 40 | head -c 5; echo \" status ${PIPESTATUS[0]}\""],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.stdout.endswith(" status 141\n"), proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

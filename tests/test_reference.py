@@ -146,3 +146,44 @@ def test_reference_cli_bad_input(tiny_random_dir, capsys, monkeypatch, argv, mes
 def test_model_dir_without_config(tmp_path, capsys):
     assert main(["reference", "--model", str(tmp_path)]) == 2
     assert "has no config.json" in capsys.readouterr().err
+
+
+def test_corrupted_bytes_in_a_cached_capture_are_recomputed_not_used(tiny_random, prompt, capsys):
+    """A cache file that still parses but whose tensor bytes changed on disk (a flipped bit, a bad sector)
+    fails its checksum: it is discarded and the reference computed again, never compared against."""
+    from reference import refcache
+
+    ids, _ = prompt
+    messages = []
+    first = run_reference(tiny_random, ids[:1, :7], log=messages.append)
+    key = [m for m in messages if m.startswith("reference cache miss")][-1].split()[-1]
+    path = refcache.cache_dir() / f"{key}.safetensors"
+    raw = bytearray(path.read_bytes())
+    raw[-40:-8] = bytes(b ^ 0x5A for b in raw[-40:-8])  # inside the last tensor's data: the header stays valid
+    path.write_bytes(bytes(raw))
+    assert Captures.load(path).num_layers == 4  # still a readable safetensors file
+    again = run_reference(tiny_random, ids[:1, :7], log=messages.append)
+    assert "checksum mismatch" in capsys.readouterr().err and f"reference cache miss {key}" in messages[-2:]
+    for phase in first.phases:
+        torch.testing.assert_close(again.phases[phase].model["logits"], first.phases[phase].model["logits"],
+                                   rtol=0, atol=0)
+    assert refcache.load(key) is not None  # the recomputed entry is whole again
+
+
+def test_cache_key_holds_the_checkpoint_identity_and_the_mode(tiny_random, tiny_random_dir, tmp_path):
+    import shutil
+
+    from ground.checkpoint import Checkpoint
+    from reference import refcache
+
+    ids = torch.arange(2, 10)[None]
+    key = lambda ckpt, mode: refcache.cache_key(ckpt, mode, ids, None, 1, None, torch.float32)
+    edited_dir = tmp_path / "edited"
+    shutil.copytree(tiny_random_dir, edited_dir)
+    shard = sorted(edited_dir.glob("model-*.safetensors"))[-1]
+    raw = bytearray(shard.read_bytes())
+    raw[-2] ^= 0x01  # one weight bit; same size, same config.json
+    shard.write_bytes(bytes(raw))
+    assert key(tiny_random, "whole") != key(Checkpoint.open(edited_dir), "whole")
+    assert key(tiny_random, "whole") != key(tiny_random, "stream")
+    assert key(tiny_random, "whole") == key(Checkpoint.open(tiny_random_dir), "whole")

@@ -80,7 +80,8 @@ class _Bars:
         self.console = console
         self.bars = Progress(TextColumn("{task.description:<16}"), BarColumn(bar_width=24), TaskProgressColumn(),
                              TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                             TextColumn("{task.fields[detail]}"), console=console)
+                             TextColumn("{task.fields[detail]}"), console=console,
+                             disable=not console.is_terminal)  # off a terminal rich would still print them once
         self.tasks: dict[str, int] = {}
         self._last_plain = 0.0
 

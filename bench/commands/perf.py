@@ -60,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from bench.perf import PerfRequest, measured_breakdown, run_perf
     from bench.perf_summary import performance_block, table
     from bench.profiler_csv import read_csv, write_csv
-    from bench.results import save_result
-    from bench.store import connect, insert_run
+    from bench import preflight
+    from bench.output import emit
+    from bench.store import connect, land
+    from ground.fsutil import atomic_text
     from bench.suite import load_suite
     from tt_model.costmodel import CostModel
     from tt_model.mesh import parse_mesh
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--profile-csv {str(args.profile_csv)!r} does not exist")
     suite = load_suite(args.suite or DEFAULT_SUITE) if args.suite or args.size is None else None
     meshes = tuple(str(parse_mesh(m)) for m in args.mesh) if args.mesh else ()
-    _check_out(args.out)
+    preflight.writable_dir(args.out, "--out")
+    preflight.usable_db(args.db)
     cost_model = CostModel.load(args.cost_model) if args.cost_model else None  # a bad file fails before any work
     request = PerfRequest(suite=suite, size=args.size, model=args.model, meshes=meshes, batches=args.batch,
                           isls=args.isl, osls=args.osl, repeats=args.repeats, warmup=args.warmup, trace=args.trace,
@@ -82,35 +85,24 @@ def run(args: argparse.Namespace) -> int:
                           profile_csv=args.profile_csv)
     runs = run_perf(request, log=lambda msg: print(msg, flush=True))
     with closing(connect(args.db)) as db:
-        for run_ in runs:
-            result = run_.result
-            label = result.provenance.suite_name
-            path = save_result(result, args.out / f"perf-{label}-{result.provenance.mesh}-{result.run_id}.json")
-            insert_run(db, result)
-            print("\n".join(table(result)))
-            print("\n".join(performance_block(result)))
-            if run_.records:
-                csv = write_csv(args.out / f"ops_perf_results_{result.run_id}.csv", run_.records, run_.signposts)
-                print(f"modelled op trace: {csv}")
-            if args.profile_csv is not None:
-                comparison = compare(read_csv(args.profile_csv), cost_model)
-                profile = args.out / f"profile-{result.run_id}.json"
-                profile.write_text(json.dumps({"source": str(args.profile_csv), "rows": comparison.rows,
-                                               "classes": comparison.classes,
-                                               "measured_total_ns": comparison.measured_total_ns,
-                                               "modelled_total_ns": comparison.modelled_total_ns,
-                                               "total_error": comparison.total_error,
-                                               "breakdown": [b.model_dump() for b in measured_breakdown(
-                                                   args.profile_csv, cost_model)]}, indent=1))
-                print(f"profile (measured vs modelled per op): {profile}")
-            print(f"results: {path}  (run {result.run_id})")
+        # Each run lands whole (JSON and database row) before anything else is written or printed.
+        landed = [(run_, land(db, run_.result, args.out / f"perf-{run_.result.provenance.suite_name}-"
+                                                            f"{run_.result.provenance.mesh}-{run_.result.run_id}.json"))
+                  for run_ in runs]
+    for run_, path in landed:
+        result = run_.result
+        emit("\n".join(table(result)))
+        emit("\n".join(performance_block(result)))
+        if run_.records:
+            csv = write_csv(args.out / f"ops_perf_results_{result.run_id}.csv", run_.records, run_.signposts)
+            emit(f"modelled op trace: {csv}")
+        if args.profile_csv is not None:
+            comparison = compare(read_csv(args.profile_csv), cost_model)
+            profile = atomic_text(args.out / f"profile-{result.run_id}.json", json.dumps({
+                "source": str(args.profile_csv), "rows": comparison.rows, "classes": comparison.classes,
+                "measured_total_ns": comparison.measured_total_ns, "modelled_total_ns": comparison.modelled_total_ns,
+                "total_error": comparison.total_error,
+                "breakdown": [b.model_dump() for b in measured_breakdown(args.profile_csv, cost_model)]}, indent=1))
+            emit(f"profile (measured vs modelled per op): {profile}")
+        emit(f"results: {path}  (run {result.run_id})")
     return 0
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; expected a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} cannot be created ({exc.strerror})") from None

@@ -128,6 +128,7 @@ def trend(series: dict[str, list[tuple[str, float]]], highlight: str, title: str
         for i, (run_id, v) in enumerate(points):
             if run_id == highlight:
                 ax.plot([i], [v], marker="o", ms=9, mfc="none", mec="black", mew=1.5)
+    ax.set_xlim(-0.5, max(len(points) for points in series.values()) - 0.5)
     ax.set_xlabel("stored runs, oldest to newest (ringed: this run)")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)

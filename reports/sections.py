@@ -219,9 +219,11 @@ def _f(text: str) -> float | None:
 # ----------------------------------------------------------------------------- speed
 
 
-SPEED_COLUMNS = (("ttft_ms", None, "TTFT ms"), ("decode_ms", "mean", "decode ms"), ("decode_ms", "p99", "p99 ms"),
-                 ("tokens_per_s_per_user", None, "t/s/u"), ("tokens_per_s", None, "t/s"),
-                 ("prefill_tokens_per_s", None, "prefill t/s"), ("pct_of_limit", None, "% of limit"))
+# (metric, stat, phase, header): one column of the speed table each
+SPEED_COLUMNS = (("ttft_ms", None, None, "TTFT ms"), ("decode_ms", "mean", None, "decode ms"),
+                 ("decode_ms", "p99", None, "p99 ms"), ("tokens_per_s_per_user", None, None, "t/s/u"),
+                 ("tokens_per_s", None, None, "t/s"), ("prefill_tokens_per_s", None, None, "prefill t/s"),
+                 ("pct_of_limit", None, "decode", "% of limit"), ("compile_s", None, None, "compile s"))
 
 
 def speed(runs: list[RunResult]) -> Section:
@@ -234,14 +236,13 @@ def speed(runs: list[RunResult]) -> Section:
                 points[(r.mesh, r.batch, r.isl, r.osl, r.timing, r.clock)][(r.metric, r.stat, r.phase)] = r
         if not points:
             continue
-        header = ["mesh", "batch", "ISL", "OSL", "timing", *(c[2] for c in SPEED_COLUMNS), "compile s"]
+        tiers = {(p.mesh, p.batch, p.isl, p.osl, p.timing, p.clock): p.tier for p in getattr(run, "points", [])}
+        header = ["mesh", "batch", "ISL", "OSL", "timing", *(c[3] for c in SPEED_COLUMNS), "tier"]
         rows = []
         for key, got in sorted(points.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
             mesh, batch, isl, osl, timing, clock = key
-            cells = [num(got[(m, s, None)].value, 2) if (m, s, None) in got else "-" for m, s, _ in SPEED_COLUMNS]
-            compile_s = sum(r.value for (m, _, _), r in got.items() if m == "compile_s" and r.value is not None)
-            rows.append([mesh, str(batch), str(isl), str(osl), f"{timing} ({clock})", *cells,
-                         num(compile_s, 2) if any(m == "compile_s" for m, _, _ in got) else "-"])
+            cells = [_cell(got.get((m, s, ph))) for m, s, ph, _ in SPEED_COLUMNS]
+            rows.append([mesh, str(batch), str(isl), str(osl), f"{timing} ({clock})", *cells, tiers.get(key) or "-"])
         section.tables.append(Table(f"{run.provenance.suite_name}: run {run.run_id}", header, rows))
         _limit_figure(section, points)
         _breakdown(section, run)
@@ -250,12 +251,18 @@ def speed(runs: list[RunResult]) -> Section:
     return section
 
 
+def _cell(row: Row | None) -> str:
+    if row is None or row.value is None:
+        return "-"
+    return num(row.value, 2) if abs(row.value) >= 0.01 else f"{row.value:.3g}"
+
+
 def _limit_figure(section: Section, points: dict) -> None:
     labels, pct = [], []
     for (mesh, batch, isl, osl, timing, clock), got in sorted(points.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        row = got.get(("pct_of_limit", None, None))
+        row = got.get(("pct_of_limit", None, "decode"))
         if row is not None and row.value is not None:
-            labels.append(f"{mesh} b{batch} {isl}/{osl}")
+            labels.append(f"{mesh} b{batch} {isl}/{osl} {timing}")
             pct.append(row.value)
     if labels:
         section.figures.append(plots.grouped_bars(

@@ -43,7 +43,10 @@ def test_ci_runs_exactly_the_readme_test_command():
     # README opens with the two fresh-machine commands: install+run, then the tests.
     commands = [line.strip() for line in readme[:4] if line.startswith("    ")]
     assert len(commands) == 2
-    assert commands[0].startswith("pip install torch==2.13.0 && pip install -e . && gptoss-bench ")
+    # torch pinned first (the local CPU wheel), then the project with its test extra (the test command's
+    # pytest-xdist), then the main job on the embedded default
+    assert commands[0] == 'pip install torch==2.13.0 && pip install -e ".[test]" && gptoss-bench accuracy'
+    assert commands[1].startswith("HF_HUB_OFFLINE=1 python -m pytest")
     ci = (ROOT / ".ci" / "run").read_text()
     pattern = re.search(r"sed -n 's/\^    \\\((.*?)\.\*\\\)\$", ci)
     assert pattern, "CI must read the test command from README"

@@ -27,8 +27,9 @@ def _perf(run_id: str, time: str, tps: float) -> RunResult:
     rows = [Row(metric="ttft_ms", value=180.0, **key), Row(metric="decode_ms", stat="mean", value=1000 / tps, **key),
             Row(metric="decode_ms", stat="p99", value=1000 / tps * 1.02, **key),
             Row(metric="tokens_per_s_per_user", value=tps, **key), Row(metric="tokens_per_s", value=tps, **key),
-            Row(metric="prefill_tokens_per_s", value=711.0, **key), Row(metric="pct_of_limit", value=38.5, **key),
-            Row(metric="compile_s", phase="prefill", value=2.5, **key)]
+            Row(metric="prefill_tokens_per_s", value=711.0, **key),
+            Row(metric="pct_of_limit", phase="decode", value=38.5, **key),
+            Row(metric="compile_s", phase="prefill", value=2.5, **key), Row(metric="compile_s", value=2.9, **key)]
     for category, share in (("experts", 0.55), ("attention", 0.2), ("ccl", 0.15), ("lm_head", 0.1)):
         rows.append(Row(metric="op_time_share", phase="decode", category=category, value=share, **key))
     return RunResult(kind="perf", run_id=run_id, time=time, provenance=_prov(), thresholds={}, rows=rows, verdicts=[])
@@ -93,6 +94,7 @@ def test_self_contained_and_accessible(page):
     assert html.count("<figcaption><strong>") == len(svgs)  # every plot has a title and a text alternative
     # every number a plot shows is also in a table: e.g. the speed point and the routing agreement
     assert "<td>22.00</td>" in html and "<td>38.50</td>" in html and "<td>0.9938</td>" in html
+    assert "<td>2.90</td>" in html  # compile time: the whole compile run, not its parts added again
 
 
 def test_comparison_table_lists_regressions_first(page):

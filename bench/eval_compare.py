@@ -116,8 +116,8 @@ def compare(reference: dict, device: dict, tolerance: float, mesh: str) -> tuple
     for (task, name), ref in ref_scores.items():
         dev = dev_scores.get((task, name), Score(None, None))
         key = dict(mesh=mesh, task=task, task_metric=name)
-        rows += [_score_row("reference", ref, key), _score_row("device", dev, key)]
         higher = higher_is_better(reference, task, name)
+        rows += [_score_row("reference", ref, key, higher), _score_row("device", dev, key, higher)]
         pair = paired(per_document(reference, task, name), per_document(device, task, name)) if task in leaves else None
         rows += _difference_rows(ref, dev, higher, pair, key)
         if task in leaves and name == primary_metric(reference, task):
@@ -129,7 +129,13 @@ def compare(reference: dict, device: dict, tolerance: float, mesh: str) -> tuple
     return rows, verdicts
 
 
-def _score_row(side: str, score: Score, key: dict) -> Row:
+def _direction(higher: bool) -> dict:
+    """Row fields for a value that runs lm-eval's way for its task metric (stated only when lower is better)."""
+    return {} if higher else {"higher_is_better": False}
+
+
+def _score_row(side: str, score: Score, key: dict, higher: bool) -> Row:
+    key = {**key, **_direction(higher)}
     if score.value is None:
         return Row(metric="task_score", side=side, **key, status="error", reason=f"{side} reported no score")
     if not math.isfinite(score.value):
@@ -145,7 +151,8 @@ def _difference_rows(ref: Score, dev: Score, higher: bool, pair: Paired | None, 
     if not _finite(ref.value, dev.value):
         why = "a side's score is missing or non-finite"
         return [Row(metric=m, **key, status="error", reason=why) for m in ("task_delta", "task_ratio")]
-    rows = [Row(metric="task_delta", **key, value=dev.value - ref.value, stderr=pair.delta_stderr if pair else None)]
+    rows = [Row(metric="task_delta", **key, **_direction(higher), value=dev.value - ref.value,
+                stderr=pair.delta_stderr if pair else None)]
     r = ratio(dev.value, ref.value, higher)
     rows.append(Row(metric="task_ratio", **key, value=r) if r is not None else
                 Row(metric="task_ratio", **key, status="error", reason="ratio undefined: a score of 0 in the denominator"))

@@ -71,6 +71,10 @@ class Measure:
     timing: str | None = None
     state: str | None = None  # the run's own verdict (pass / fail / nonfinite ...), when it has one
     fields: dict = field(default_factory=dict)
+    higher_is_better: bool | None = None  # None: the metric's declared direction
+
+    def better_is_higher(self) -> bool:
+        return metric(self.metric).higher_is_better if self.higher_is_better is None else self.higher_is_better
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,8 @@ def _row_measure(row) -> Measure:
     label = f"{row.metric} {row.where()}".strip()
     samples = tuple(row.samples) if row.samples else None
     state = "nonfinite" if row.status != "ok" else None
-    return Measure(ident, label, row.metric, row.value, row.stderr, samples, row.timing, state, key)
+    return Measure(ident, label, row.metric, row.value, row.stderr, samples, row.timing, state, key,
+                   row.better_is_higher())
 
 
 # ----------------------------------------------------------------------------- comparability
@@ -192,10 +197,11 @@ def _judge(b: Measure, c: Measure, rules: Rules) -> Comparison:
         return Comparison(**base, state="failed", note=f"its own threshold: {c.state or 'no value'}")
     if b.value is None or not math.isfinite(b.value):
         return Comparison(**base, state="not comparable", note="the baseline has no value")
-    worse = c.value - b.value if not spec.higher_is_better else b.value - c.value  # > 0: got worse
+    higher = c.better_is_higher()
+    worse = c.value - b.value if not higher else b.value - c.value  # > 0: got worse
     delta = c.value - b.value
     if spec.group == "speed":
-        return _judge_speed(b, c, rules.speed, spec.higher_is_better, base, delta)
+        return _judge_speed(b, c, rules.speed, higher, base, delta)
     if spec.group == "task":
         limit = max(rules.task.tolerance, rules.task.k * max(b.stderr or 0.0, c.stderr or 0.0))
         return _by_margin(base, delta, worse, limit, f"allowed {limit:.4f} (max(tolerance, {rules.task.k:g} x stderr))")

@@ -45,9 +45,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     # lm-eval task scores (bench.eval_compare); rows keyed by task, task_metric and side.
     Metric("task_score", "", True, "task",
            "one side's lm-eval score of a task (acc, exact_match, ...), stderr as lm-eval computes it; "
-           "lm-eval's higher_is_better for the task_metric says which way is better (perplexity: lower)"),
+           "lm-eval's higher_is_better for the task_metric says which way is better (perplexity: lower); "
+           "such rows carry higher_is_better=False and the gate follows them"),
     Metric("task_delta", "", True, "task", "device task_score - reference task_score (paired stderr when per-document "
-           "scores were logged)"),
+           "scores were logged); runs the task metric's way, as task_score"),
     Metric("task_ratio", "", True, "task",
            "device / reference task_score (reference / device for lower-is-better task metrics): > 1 is the device "
            "doing better; a task passes at >= 1 - tolerance"),

@@ -95,6 +95,12 @@ class Row(Key):
     reason: str = ""
     stderr: float | None = None          # standard error of the value (task scores)
     samples: list[float] | None = None   # raw samples the value summarises (step times), for significance tests
+    # Set only where this value's direction differs from its metric's declaration: lm-eval declares
+    # higher_is_better per task metric (perplexity: lower), so one task_score row may run the other way.
+    higher_is_better: bool | None = None
+
+    def better_is_higher(self) -> bool:
+        return METRICS[self.metric].higher_is_better if self.higher_is_better is None else self.higher_is_better
 
 
 class Verdict(Key):

@@ -90,6 +90,30 @@ def test_task_scores_allow_two_stderr():
     assert _by_label(gate.compare(run("a", 0.80, 0.01), run("b", 0.72, 0.01)))[label].state == "regressed"
 
 
+def test_lower_is_better_task_metrics_regress_when_they_rise():
+    # lm-eval declares perplexity lower-is-better; eval_compare stores that on the row and the gate follows it.
+    from bench.eval_compare import compare
+
+    def lm_eval(ppl):
+        return {"results": {"wiki": {"alias": "wiki", "word_perplexity,none": ppl, "word_perplexity_stderr,none": "N/A"}},
+                "higher_is_better": {"wiki": {"word_perplexity": False}}, "configs": {"wiki": {}}}
+
+    def run(run_id, ppl):
+        rows, _ = compare(lm_eval(10.0), lm_eval(ppl), 0.05, "1x8")
+        return RunResult(kind="eval", run_id=run_id, time="2026-11-22T12:00:00+00:00", provenance=make_result().provenance,
+                         thresholds={}, rows=rows, verdicts=[])
+
+    device = next(r for r in run("a", 10.0).rows if r.metric == "task_score" and r.side == "device")
+    assert device.higher_is_better is False and device.value == 10.0
+    rows = _by_label(gate.compare(run("a", 10.0), run("b", 12.0)))
+    assert rows["task_score device wiki word_perplexity"].state == "regressed"
+    assert rows["task_delta wiki word_perplexity"].state == "regressed"  # 0 -> +2: the device got worse
+    assert rows["task_ratio wiki word_perplexity"].state == "regressed"  # 1.0 -> 10/12
+    assert rows["task_score reference wiki word_perplexity"].state == "unchanged"
+    better = _by_label(gate.compare(run("a", 12.0), run("b", 10.0)))
+    assert better["task_score device wiki word_perplexity"].state == "improved"
+
+
 @pytest.fixture
 def files(tmp_path):
     base = save_result(make_result("base", top1=0.96), tmp_path / "base.json")

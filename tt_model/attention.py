@@ -38,6 +38,7 @@ class Attention:
         self.bo = put(reader.float(f"{p}.o_proj.bias").reshape(1, 1, 1, -1), f"{p}.bo", act)
         self.sinks = put(reader.float(f"{p}.sinks").reshape(1, -1, 1, 1), f"{p}.sinks", ttnn.float32, cols=1)
         self.rope_mat = rope_mat
+        self._kv_rows = {}  # batch -> the sharded memory config of the decode step's new cache rows
         self.kernel = precision.kernel_config(ttnn)
         self.cache_k = self.cache_v = None
 
@@ -81,6 +82,19 @@ class Attention:
         self.cache_k = ttnn.zeros(shape, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=self.device)
         self.cache_v = ttnn.zeros(shape, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=self.device)
 
+    def _kv_rows_memory(self, batch):
+        """One user per core, as the real paged_update_cache requires: a shard is one user's kv heads, padded
+        to a tile, by head_dim (the layout tt-metal's gpt_oss builds in kv_cache.get_kv_memory_config)."""
+        config = self._kv_rows.get(batch)
+        if config is None:
+            ttnn = self.ttnn
+            grid = ttnn.num_cores_to_corerangeset(batch, self.device.compute_with_storage_grid_size(), row_wise=True)
+            height = -(-self.kv_heads // ttnn.TILE_SIZE) * ttnn.TILE_SIZE
+            config = self._kv_rows[batch] = ttnn.create_sharded_memory_config(
+                (height, self.head_dim), grid, ttnn.ShardStrategy.HEIGHT, ttnn.ShardOrientation.ROW_MAJOR,
+                use_height_and_width_as_shard_shape=True)
+        return config
+
     # ---------------------------------------------------------------- forward
     def prefill(self, x, batch, seq, cos, sin, mask):
         """x [1, 1, batch*seq, H]; cos/sin [batch, 1, seq, dh]; mask [batch, 1, seq, seq]. Fills the cache."""
@@ -103,9 +117,12 @@ class Attention:
         q = apply_rope(ttnn, self._heads(self._project(x, self.wq, self.bq), batch, 1, self.heads), cos, sin, self.rope_mat)
         k = apply_rope(ttnn, self._heads(self._project(x, self.wk, self.bk), batch, 1, self.kv_heads), cos, sin, self.rope_mat)
         v = self._heads(self._project(x, self.wv, self.bv), batch, 1, self.kv_heads)
-        # paged_update_cache takes [1, batch, kv_heads, dh]
-        ttnn.experimental.paged_update_cache(self.cache_k, ttnn.permute(k, (2, 0, 1, 3)), update_idxs_tensor=slot)
-        ttnn.experimental.paged_update_cache(self.cache_v, ttnn.permute(v, (2, 0, 1, 3)), update_idxs_tensor=slot)
+        # paged_update_cache takes the new rows as [1, batch, kv_heads, dh], height-sharded in L1
+        rows = self._kv_rows_memory(batch)
+        k_rows = ttnn.to_memory_config(ttnn.permute(k, (2, 0, 1, 3)), rows)
+        v_rows = ttnn.to_memory_config(ttnn.permute(v, (2, 0, 1, 3)), rows)
+        ttnn.experimental.paged_update_cache(self.cache_k, k_rows, update_idxs_tensor=slot)
+        ttnn.experimental.paged_update_cache(self.cache_v, v_rows, update_idxs_tensor=slot)
         return self._output(self._attend(q, self.cache_k, self.cache_v, mask), batch, 1)
 
 

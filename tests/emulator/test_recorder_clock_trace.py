@@ -159,11 +159,55 @@ def test_paged_update_cache_writes_the_slot_held_on_device(ttnn, device):
     cache = _put(ttnn, device, torch.zeros(2, 1, 64, 32))
     rows = torch.randn(1, 2, 1, 32)
     slots = ttnn.from_torch(torch.tensor([5, 9], dtype=torch.int32), dtype=ttnn.int32, device=device)
+    new_rows = ttnn.to_memory_config(_put(ttnn, device, rows), _one_user_per_core(ttnn, device, 2, 32))
     with recording() as log:
-        ttnn.experimental.paged_update_cache(cache, _put(ttnn, device, rows), update_idxs_tensor=slots)
+        ttnn.experimental.paged_update_cache(cache, new_rows, update_idxs_tensor=slots)
     out = ttnn.to_torch(cache).float()
     assert torch.equal(out[0, 0, 5], rows[0, 0, 0].to(torch.bfloat16).float())
     assert torch.equal(out[1, 0, 9], rows[0, 1, 0].to(torch.bfloat16).float())
     assert out.abs().sum() == out[0, 0, 5].abs().sum() + out[1, 0, 9].abs().sum()
     (update,) = [r for r in log.records if r.op == "paged_update_cache"]
-    assert update.dram_bytes == 2 * math.prod((1, 2, 32, 32)) * 2  # the new rows, not the whole cache
+    assert update.dram_bytes == math.prod((1, 2, 32, 32)) * 2  # the new rows written (read from L1), not the cache
+
+
+def _one_user_per_core(ttnn, device, users, head_dim):
+    grid = ttnn.num_cores_to_corerangeset(users, device.compute_with_storage_grid_size(), row_wise=True)
+    return ttnn.create_sharded_memory_config((32, head_dim), grid, ttnn.ShardStrategy.HEIGHT,
+                                             use_height_and_width_as_shard_shape=True)
+
+
+def test_paged_update_cache_refuses_what_the_device_refuses(ttnn, device):
+    # tt-metal validates these before it runs the kernel; tt_model must not pass on the emulator and fail on a chip.
+    cache = _put(ttnn, device, torch.zeros(2, 1, 64, 32))
+    rows = _put(ttnn, device, torch.randn(1, 2, 1, 32))
+    slots = ttnn.from_torch(torch.tensor([5, 9], dtype=torch.int32), dtype=ttnn.int32, device=device)
+    with pytest.raises(RuntimeError, match="Expect input_tensor to be sharded"):
+        ttnn.experimental.paged_update_cache(cache, rows, update_idxs_tensor=slots)
+    sharded = ttnn.to_memory_config(rows, _one_user_per_core(ttnn, device, 2, 32))
+    with pytest.raises(RuntimeError, match=r"Number of update_idxs \(1\) should match batch size \(2\)"):
+        ttnn.experimental.paged_update_cache(cache, sharded, update_idxs=[3])
+    as_uint = ttnn.from_torch(torch.tensor([5, 9], dtype=torch.int32), dtype=ttnn.uint32, device=device)
+    with pytest.raises(RuntimeError, match="INT32"):
+        ttnn.experimental.paged_update_cache(cache, sharded, update_idxs_tensor=as_uint)
+    wide = ttnn.create_sharded_memory_config((32, 64), ttnn.CoreGrid(y=1, x=2), ttnn.ShardStrategy.HEIGHT,
+                                             use_height_and_width_as_shard_shape=True)
+    with pytest.raises(RuntimeError, match="cannot hold"):  # shard width must equal the row width
+        ttnn.to_memory_config(rows, wide)
+    with pytest.raises(RuntimeError, match="cannot hold"):  # two users do not fit one 32-row shard
+        ttnn.to_memory_config(rows, _one_user_per_core(ttnn, device, 1, 32))
+    in_dram = ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.DRAM)
+    with pytest.raises(RuntimeError, match="only supported in L1"):
+        ttnn.to_memory_config(rows, in_dram)
+
+
+def test_core_range_sets_fill_rows_then_the_remainder(ttnn):
+    grid = ttnn.CoreCoord(8, 8)
+    assert ttnn.num_cores_to_corerangeset(32, grid, row_wise=True).num_cores() == 32
+    ranges = ttnn.num_cores_to_corerangeset(12, grid, row_wise=True).ranges
+    assert [(r.start.x, r.start.y, r.end.x, r.end.y) for r in ranges] == [(0, 0, 7, 0), (0, 1, 3, 1)]
+    column = ttnn.num_cores_to_corerangeset(3, grid).ranges
+    assert [(r.start.x, r.start.y, r.end.x, r.end.y) for r in column] == [(0, 0, 0, 2)]
+    with pytest.raises(RuntimeError, match="65 cores do not fit"):
+        ttnn.num_cores_to_corerangeset(65, grid, row_wise=True)
+    config = ttnn.create_sharded_memory_config((1, 4, 100, 64), ttnn.CoreGrid(y=2, x=4), ttnn.ShardStrategy.HEIGHT)
+    assert config.shard_spec.shape == (64, 64) and config.buffer_type == ttnn.BufferType.L1  # 400 rows / 8 -> 50 -> 64

@@ -4,8 +4,8 @@ from __future__ import annotations
 import inspect
 import types
 
-from . import (ccl, dispatch, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce, tensor,
-               trace)
+from . import (ccl, dispatch, dtypes, mesh, ops_attention, ops_core, ops_data, ops_eltwise, ops_matmul, ops_reduce,
+               sharding, tensor, trace)
 
 _TOP = {
     dtypes: ["bfloat16", "float32", "uint32", "int32", "uint8", "uint16", "bfloat8_b", "bfloat4_b", "DataType",
@@ -14,6 +14,8 @@ _TOP = {
              "MemoryConfig", "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "L1_HEIGHT_SHARDED_MEMORY_CONFIG",
              "L1_WIDTH_SHARDED_MEMORY_CONFIG", "L1_BLOCK_SHARDED_MEMORY_CONFIG", "WormholeComputeKernelConfig",
              "DeviceComputeKernelConfig", "init_device_compute_kernel_config", "CoreGrid"],
+    sharding: ["CoreCoord", "CoreRange", "CoreRangeSet", "ShardSpec", "num_cores_to_corerangeset",
+               "create_sharded_memory_config"],
     tensor: ["Tensor", "Shape"],
     mesh: ["MeshShape", "MeshCoordinate", "MeshDevice", "open_mesh_device", "close_mesh_device", "open_device",
            "close_device", "PlacementShard", "PlacementReplicate", "MeshMapperConfig", "MeshComposerConfig",
@@ -48,7 +50,8 @@ _TOP[ops_attention] = ["fill_cache", "update_cache"]
 # Host-side calls that are not device ops: exported as they are (no dtype table, never captured into a trace).
 _UNWRAPPED = {"begin_trace_capture", "end_trace_capture", "execute_trace", "release_trace",
               "is_trace_capture_active", "synchronize_device", "set_fabric_config", "get_fabric_config",
-              "open_mesh_device", "close_mesh_device", "open_device", "close_device"}
+              "open_mesh_device", "close_mesh_device", "open_device", "close_device", "num_cores_to_corerangeset",
+              "create_sharded_memory_config"}
 
 
 def _fill(module: types.ModuleType, table: dict) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .dtypes import Arch, CoreGrid
+from .sharding import CoreCoord
 
 
 # ---------------------------------------------------------------- fabric
@@ -170,8 +171,8 @@ class MeshDevice:
     def arch(self) -> Arch:
         return Arch.WORMHOLE_B0
 
-    def compute_with_storage_grid_size(self) -> CoreGrid:
-        return CoreGrid(y=8, x=8)
+    def compute_with_storage_grid_size(self) -> CoreCoord:
+        return CoreCoord(8, 8)  # x, y: the real call returns a CoreCoord
 
     @property
     def core_grid(self) -> CoreGrid:

@@ -6,7 +6,7 @@ import math
 import torch
 
 from . import recorder
-from .dtypes import DataType
+from .dtypes import BufferType, DataType, Layout, ShardOrientation, TensorMemoryLayout
 from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest, store
 
 
@@ -166,9 +166,11 @@ def _write_rows(cache, fn_per_device, name, inputs):
         _own_shards(cache)
         for i, shard in enumerate(cache._shards):
             fn_per_device(i, shard)
-    # An in-place cache write moves the new rows (read, then written into the cache), not the whole cache.
+    # An in-place cache write moves the new rows (read, then written into the cache), not the whole cache;
+    # rows held in L1 (paged_update_cache's sharded input) are read without touching DRAM.
     rows = inputs[0].nbytes_per_device()
-    recorder.emit(name, inputs, (cache,), dram_bytes=2 * rows)
+    in_l1 = inputs[0].memory_config().buffer_type in (BufferType.L1, BufferType.L1_SMALL)
+    recorder.emit(name, inputs, (cache,), dram_bytes=rows if in_l1 else 2 * rows)
     return cache
 
 
@@ -221,6 +223,7 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idx
     if input_tensor.dtype not in (DataType.BFLOAT16, DataType.FLOAT32):
         raise RuntimeError("TT_FATAL: paged_update_cache: input tensors must be FLOAT32 or BFLOAT16, got "
                            f"{input_tensor.dtype.name}")
+    _check_update_cache(cache_tensor, input_tensor, update_idxs, update_idxs_tensor)
 
     def write(i, c):
         x = as_float(_shard(input_tensor, i))[0]
@@ -230,6 +233,47 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idx
             if p >= 0:
                 c[b, :, int(p), :] = store(x[b, : c.shape[1]], cache_tensor.dtype)
     return _write_rows(cache_tensor, write, "paged_update_cache", (input_tensor,))
+
+
+def _check_update_cache(cache, x, update_idxs, idxs_tensor) -> None:
+    """paged_update_cache's device-side validation (tt-metal paged_update_cache_device_operation.cpp, unpaged path):
+    the new rows come height-sharded in L1, one user per shard; positions are an int32 row-major DRAM tensor
+    or a host list, one per user."""
+    def fatal(message):
+        raise RuntimeError(f"TT_FATAL: paged_update_cache: {message}")
+
+    padded = x.padded_shape
+    if padded[0] != 1:
+        fatal("Dim 0 of input tensor must be 1")
+    if cache.memory_config().is_sharded():
+        fatal("Only interleaved cache is supported")
+    if padded[-1] != cache.padded_shape[-1] or padded[1] != cache.padded_shape[0]:
+        fatal(f"input {list(padded)} does not match cache {list(cache.padded_shape)} (batch and last dim)")
+    if (idxs_tensor is None) == (not update_idxs):
+        fatal("Only an update tensor or an update vector can be provided. Not both or neither.")
+    if idxs_tensor is not None:
+        if idxs_tensor.dtype != DataType.INT32 or idxs_tensor.layout != Layout.ROW_MAJOR:
+            fatal("Expected update_idxs to have datatype INT32 and memory layout ROW MAJOR")
+        if idxs_tensor.memory_config().is_sharded() or idxs_tensor.memory_config().buffer_type != BufferType.DRAM:
+            fatal("Expect update_idxs to be DRAM INTERLEAVED")
+    count = idxs_tensor.padded_shape[0] if idxs_tensor is not None else len(update_idxs)
+    if count != padded[1]:
+        fatal(f"Number of update_idxs ({count}) should match batch size ({padded[1]})")
+    memory = x.memory_config()
+    if not memory.is_sharded():
+        fatal("Expect input_tensor to be sharded")
+    if memory.memory_layout == TensorMemoryLayout.WIDTH_SHARDED:
+        fatal("Expect input_tensor to NOT have memory layout WIDTH SHARDED")
+    spec = memory.shard_spec
+    if spec.shape[1] != padded[-1]:
+        fatal(f"Expect input_tensor to have shard width ({spec.shape[1]}) equal to the last dimension of the input "
+              f"tensor padded shape ({padded[-1]})")
+    height = math.prod(padded[:-1])
+    if height % spec.shape[0]:
+        fatal(f"Input tensor's height must be divisible by the number of shards along the height dimension. "
+              f"Got height = {height}, number of shards = {spec.shape[0]}.")
+    if spec.orientation != ShardOrientation.ROW_MAJOR:
+        fatal("Only ROW_MAJOR sharding is supported")
 
 
 def paged_fill_cache(cache_tensor, input_tensor, page_table, *, batch_idx_tensor=None, batch_idx=0,

@@ -12,6 +12,7 @@ from . import recorder, trace
 from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
 from .mesh import ReplicateTensorToMeshWrapper
 from .ops_common import make_output, map_shards, reject, require_tile_for_block_float, store
+from .sharding import check_fits
 from .tensor import Tensor
 
 
@@ -243,6 +244,7 @@ def deallocate(tensor, force=True):
 
 
 def to_memory_config(tensor, memory_config, dtype=None, output_tensor=None):
+    check_fits("to_memory_config", tensor.padded_shape, memory_config)
     return make_output(tensor, tensor._shards, dtype=dtype or tensor.dtype, memory_config=memory_config,
                        name="to_memory_config")
 

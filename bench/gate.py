@@ -148,7 +148,7 @@ def _row_measure(row) -> Measure:
     samples = tuple(row.samples) if row.samples else None
     state = "nonfinite" if row.status != "ok" else None
     return Measure(ident, label, row.metric, row.value, row.stderr, samples, row.timing, state, key,
-                   row.better_is_higher())
+                   row.higher_is_better)
 
 
 # ----------------------------------------------------------------------------- comparability

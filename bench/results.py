@@ -99,9 +99,6 @@ class Row(Key):
     # higher_is_better per task metric (perplexity: lower), so one task_score row may run the other way.
     higher_is_better: bool | None = None
 
-    def better_is_higher(self) -> bool:
-        return METRICS[self.metric].higher_is_better if self.higher_is_better is None else self.higher_is_better
-
 
 class Verdict(Key):
     state: State

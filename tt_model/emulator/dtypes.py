@@ -137,6 +137,9 @@ class MemoryConfig:
     def is_sharded(self) -> bool:
         return self.memory_layout != TensorMemoryLayout.INTERLEAVED
 
+    def in_l1(self) -> bool:
+        return self.buffer_type in (BufferType.L1, BufferType.L1_SMALL)
+
 
 DRAM_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
 L1_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.L1)

@@ -169,8 +169,7 @@ def _write_rows(cache, fn_per_device, name, inputs):
     # An in-place cache write moves the new rows (read, then written into the cache), not the whole cache;
     # rows held in L1 (paged_update_cache's sharded input) are read without touching DRAM.
     rows = inputs[0].nbytes_per_device()
-    in_l1 = inputs[0].memory_config().buffer_type in (BufferType.L1, BufferType.L1_SMALL)
-    recorder.emit(name, inputs, (cache,), dram_bytes=rows if in_l1 else 2 * rows)
+    recorder.emit(name, inputs, (cache,), dram_bytes=rows if inputs[0].memory_config().in_l1() else 2 * rows)
     return cache
 
 
@@ -220,9 +219,6 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idx
     reject("experimental.paged_update_cache", page_table=(page_table, None), share_cache=(share_cache, None),
            batch_offset=(batch_offset, 0), mesh_coords=(mesh_coords, None), block_size=(block_size, None),
            num_kv_heads=(num_kv_heads, None), cache_position_modulo=(cache_position_modulo, None))
-    if input_tensor.dtype not in (DataType.BFLOAT16, DataType.FLOAT32):
-        raise RuntimeError("TT_FATAL: paged_update_cache: input tensors must be FLOAT32 or BFLOAT16, got "
-                           f"{input_tensor.dtype.name}")
     _check_update_cache(cache_tensor, input_tensor, update_idxs, update_idxs_tensor)
 
     def write(i, c):
@@ -242,6 +238,8 @@ def _check_update_cache(cache, x, update_idxs, idxs_tensor) -> None:
     def fatal(message):
         raise RuntimeError(f"TT_FATAL: paged_update_cache: {message}")
 
+    if x.dtype not in (DataType.BFLOAT16, DataType.FLOAT32):
+        fatal(f"input tensors must be FLOAT32 or BFLOAT16, got {x.dtype.name}")
     padded = x.padded_shape
     if padded[0] != 1:
         fatal("Dim 0 of input tensor must be 1")

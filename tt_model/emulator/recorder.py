@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .dtypes import BufferType, Layout, TILE_SIZE
+from .dtypes import Layout, TILE_SIZE
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def tensor_info(t) -> TensorInfo:
         padded = tuple(dims)
     mem = t._memory_config
     return TensorInfo(shape=padded, dtype=t._dtype.name, layout=t._layout.name,
-                      buffer="L1" if mem.buffer_type in (BufferType.L1, BufferType.L1_SMALL) else "DRAM",
+                      buffer="L1" if mem.in_l1() else "DRAM",
                       sharded=mem.is_sharded(), logical=logical if logical != padded else None)
 
 

@@ -101,7 +101,7 @@ def check_fits(opname: str, padded_shape, memory_config: MemoryConfig) -> None:
     (per device). Interleaved configs always fit."""
     if not memory_config.is_sharded():
         return
-    if memory_config.buffer_type not in (BufferType.L1, BufferType.L1_SMALL):
+    if not memory_config.in_l1():
         raise RuntimeError(f"TT_FATAL: {opname}: sharding is only supported in L1, got {memory_config.buffer_type.name}")
     spec = memory_config.shard_spec
     if spec is None:

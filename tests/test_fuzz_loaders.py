@@ -3,6 +3,7 @@ line, exit 2) or a valid object: never another exception, never a traceback."""
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,16 +48,23 @@ def _mutate(base: dict, data) -> dict:
         return out
 
 
+# Each loader with the document its mutations start from: the smoke suite, a stored version-1 result.
+LOADERS = pytest.mark.parametrize("parse, base, name", [(parse_suite, SMOKE, "fuzz.yaml"),
+                                                        (parse_result, RESULT, "fuzz.json")], ids=["suite", "results"])
+
+
+@LOADERS
 @FUZZ
 @given(st.data())
-def test_suite_parser_survives_mutations(data):
-    _only_user_errors(parse_suite, _mutate(SMOKE, data), "fuzz.yaml")
+def test_loader_survives_mutations(parse, base, name, data):
+    _only_user_errors(parse, _mutate(base, data), name)
 
 
+@LOADERS
 @FUZZ
 @given(values)
-def test_suite_parser_survives_arbitrary_documents(doc):
-    _only_user_errors(parse_suite, doc, "fuzz.yaml")
+def test_loader_survives_arbitrary_documents(parse, base, name, doc):
+    _only_user_errors(parse, doc, name)
 
 
 @FUZZ
@@ -65,15 +73,3 @@ def test_suite_file_of_arbitrary_bytes(tmp_path, raw):
     path = tmp_path / "fuzz.yaml"
     path.write_bytes(raw)
     _only_user_errors(load_suite, str(path))
-
-
-@FUZZ
-@given(st.data())
-def test_results_loader_survives_mutations_of_a_v1_file(data):
-    _only_user_errors(parse_result, _mutate(RESULT, data), "fuzz.json")
-
-
-@FUZZ
-@given(values)
-def test_results_loader_survives_arbitrary_documents(doc):
-    _only_user_errors(parse_result, doc, "fuzz.json")

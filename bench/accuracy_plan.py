@@ -208,7 +208,7 @@ def project_published(loaded: LoadedSuite, checkpoint: Checkpoint, rates) -> dic
 def project(loaded: LoadedSuite, config: ModelConfig, rates, backend: str = "ttnn"):
     """Estimate of the suite's reference on ``config`` (no weights needed: shapes and rates)."""
     from reference import costs
-    from reference.runner import Request, passes_for, resident_fits
+    from reference.runner import Request, layer_source, passes_for
 
     suite = loaded.suite
     mode = "whole" if whole_fits(config) else "stream"
@@ -225,8 +225,7 @@ def project(loaded: LoadedSuite, config: ModelConfig, rates, backend: str = "ttn
     requests += [request(context, tokens, decode == "forced", False, 1)]     # greedy (or its forced stand-in)
     if suite.teacher_forcing.text_file is not None or suite.teacher_forcing.corpus is not None:
         requests += [request(context, tokens, True, False, 1)]               # fixed text
-    source = "whole" if mode == "whole" else ("resident" if decode == "greedy" and resident_fits(config) else "stream")
-    keep_head = source != "stream"
+    source = layer_source(mode, decode == "greedy", config)
     passes = passes_for(requests)
     kept = {"whole": costs.whole_bytes(config), "resident": costs.resident_bytes(config), "stream": 0}[source]
     import psutil
@@ -234,7 +233,7 @@ def project(loaded: LoadedSuite, config: ModelConfig, rates, backend: str = "ttn
     peak = (psutil.Process().memory_info().rss + kept + max(costs.pass_bytes(config, p) for p in passes)
             + costs.dense_layer_bytes(config)
             + sum(costs.captured_bytes(config, r.input_ids.shape[0], r.tokens, r.capture_layers) for r in requests))
-    return costs.estimate(config, rates, passes, source, keep_head, peak_bytes=peak)
+    return costs.estimate(config, rates, passes, source, peak_bytes=peak)
 
 
 # ----------------------------------------------------------------------------- device side

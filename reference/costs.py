@@ -107,11 +107,16 @@ def head_seconds(rates: Rates, shape: PassShape, kept: bool) -> float:
     return fetch + rates.head_fixed + max(shape.tokens - 1, 0) * rates.head_token
 
 
-def estimate(config: ModelConfig, rates: Rates, passes: list[PassShape], source: str, keep_head: bool,
-             peak_bytes: int = 0) -> Estimate:
+def keeps_head(source: str) -> bool:
+    """Whether a layer source keeps the lm_head in RAM: all but streaming, which re-reads it per pass."""
+    return source != "stream"
+
+
+def estimate(config: ModelConfig, rates: Rates, passes: list[PassShape], source: str, peak_bytes: int = 0) -> Estimate:
     """``source``: whole | stream | resident (see reference.layers). The first visit of a kept
     layer builds it; that cost is in ``setup``."""
     layers = config.num_hidden_layers
+    keep_head = keeps_head(source)
     setup = 0.0
     if source in ("whole", "resident"):
         setup = layers * rates.layer_build
@@ -152,11 +157,11 @@ def head_bytes(config: ModelConfig) -> int:
     return 4 * config.vocab_size * config.hidden_size
 
 
-def resident_bytes(config: ModelConfig, keep_head: bool = True) -> int:
+def resident_bytes(config: ModelConfig) -> int:
     """What greedy decode keeps in RAM: every layer's dense weights in float32 and experts packed,
     plus the lm_head in float32."""
     per_layer = dense_layer_bytes(config) + packed_layer_bytes(config)
-    return config.num_hidden_layers * per_layer + (head_bytes(config) if keep_head else 0)
+    return config.num_hidden_layers * per_layer + head_bytes(config)
 
 
 def whole_bytes(config: ModelConfig) -> int:

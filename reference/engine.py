@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ground.captures import Captures, decode_phase
-from reference.layers import Embedding, LmHead, owned
+from reference.layers import Embedding, LmHead, owned, release_mappings
 
 
 def positions(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -103,17 +103,17 @@ class Engine:
     def run(self, chunks: list[Chunk], layers, on_layer: Callable[[int], None] = lambda index: None) -> None:
         """One pass: every chunk through every layer, then the final norm and lm_head. ``on_layer(i)``
         after each layer, ``on_layer(num_layers)`` after the head."""
-        states = [self._start(chunk) for chunk in chunks]
+        states = [self.start(chunk) for chunk in chunks]
         for index in range(self.config.num_hidden_layers):
             layer = layers.get(index)
             self._layer(layer, index, chunks, states)
-            layers.release(index)
+            release_mappings(self.builder.reader)  # the layer is dropped below; kept layers hold copies
             del layer
             on_layer(index)
         self._finish(chunks, states)
         on_layer(self.config.num_hidden_layers)
 
-    def _start(self, chunk: Chunk) -> _State:
+    def start(self, chunk: Chunk) -> _State:
         from transformers.masking_utils import create_causal_mask, create_sliding_window_causal_mask
 
         sequence = chunk.sequence
@@ -158,9 +158,6 @@ class Engine:
         resid = x + attn
         return {"layer_in": x, "attn_norm": normed, "attn_out": attn, "resid_attn": resid,
                 "mlp_norm": layer.post_attention_layernorm(resid)}
-
-    def start(self, chunk: Chunk) -> _State:
-        return self._start(chunk)
 
     @staticmethod
     def _store_layer(chunk: Chunk, index: int, fields: dict[str, torch.Tensor]) -> None:

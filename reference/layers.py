@@ -183,9 +183,6 @@ class StreamedLayers:
     def get(self, index: int):
         return self.builder.build(index)
 
-    def release(self, index: int) -> None:
-        release_mappings(self.builder.reader)  # the caller drops the layer itself
-
 
 class _KeptLayers:
     def __init__(self, builder: LayerBuilder):
@@ -199,9 +196,6 @@ class _KeptLayers:
         if index not in self.layers:
             self.layers[index] = self.builder.build(index, self._experts(index))
         return self.layers[index]
-
-    def release(self, index: int) -> None:
-        release_mappings(self.builder.reader)  # a kept layer holds copies
 
 
 class ResidentLayers(_KeptLayers):

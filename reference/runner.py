@@ -90,6 +90,14 @@ def resident_fits(config, total_ram: int | None = None) -> bool:
     return costs.resident_bytes(config) <= RESIDENT_SHARE * total
 
 
+def layer_source(mode: str, greedy: bool, config) -> str:
+    """Where the layers live (reference.layers): all of them in whole mode; kept resident for greedy decode when
+    they fit, since it revisits every layer per step; otherwise streamed from the checkpoint."""
+    if mode == "whole":
+        return "whole"
+    return "resident" if greedy and resident_fits(config) else "stream"
+
+
 @dataclass
 class ReferencePlan:
     """What ``execute`` will do: which requests come from the cache, the passes over the layers,
@@ -103,13 +111,16 @@ class ReferencePlan:
     keys: list[str]
     cached: dict[int, Captures]
     source: str = "none"                 # whole | stream | resident (reference.layers); none: all cached
-    keep_head: bool = False
     passes: list[costs.PassShape] = field(default_factory=list)
     rates: costs.Rates | None = None
     estimate: costs.Estimate | None = None
     notes: list[str] = field(default_factory=list)
     _engine: object = None
     _layers: object = None
+
+    @property
+    def keep_head(self) -> bool:
+        return self.source != "none" and costs.keeps_head(self.source)
 
     @property
     def missing(self) -> list[int]:
@@ -203,21 +214,16 @@ def plan_references(checkpoint: Checkpoint, requests: list[Request], mode: str =
         return plan
     config = checkpoint.config
     greedy = any(r.greedy for r in todo)
-    plan.source = "whole" if mode == "whole" else "stream"
+    plan.source = layer_source(mode, greedy, config)
     if plan.source == "stream" and greedy:
-        if resident_fits(config):
-            plan.source = "resident"
-        else:
-            plan.notes.append(f"greedy decode reads every layer from the checkpoint at every step: keeping them "
-                              f"resident needs {costs.resident_bytes(config) / GIB:.1f} GiB, over "
-                              f"{RESIDENT_SHARE:.0%} of this host's RAM")
-    plan.keep_head = plan.source == "whole" or (plan.source == "resident")
+        plan.notes.append(f"greedy decode reads every layer from the checkpoint at every step: keeping them "
+                          f"resident needs {costs.resident_bytes(config) / GIB:.1f} GiB, over "
+                          f"{RESIDENT_SHARE:.0%} of this host's RAM")
     plan.passes = passes_for(todo)
     _prepare(plan)
     if measure:
         plan.rates = costs.measure(plan._engine)
-        plan.estimate = costs.estimate(config, plan.rates, plan.passes, plan.source, plan.keep_head,
-                                       peak_bytes=peak_bytes(plan))
+        plan.estimate = costs.estimate(config, plan.rates, plan.passes, plan.source, peak_bytes=peak_bytes(plan))
     return plan
 
 
@@ -237,7 +243,7 @@ def peak_bytes(plan: ReferencePlan) -> int:
     import psutil
 
     config = plan.checkpoint.config
-    kept = {"whole": costs.whole_bytes(config), "resident": costs.resident_bytes(config, plan.keep_head),
+    kept = {"whole": costs.whole_bytes(config), "resident": costs.resident_bytes(config),
             "stream": 0}[plan.source]
     transient = max(costs.pass_bytes(config, p) for p in plan.passes)
     if plan.source == "stream":

@@ -53,11 +53,11 @@ def test_a_streamed_pass_adds_up_its_pieces():
     attention = sum(n * (RATES.attention_token + n * RATES.attention_pair) for n in (160, 96))
     layer = RATES.layer_build + experts * RATES.expert_fetch + tokens * 4 * RATES.expert_token + attention
     head = RATES.head_fetch + RATES.head_fixed + (tokens - 1) * RATES.head_token
-    stream = costs.estimate(config, RATES, [shape], "stream", keep_head=False)
+    stream = costs.estimate(config, RATES, [shape], "stream")
     assert stream.setup == 0 and stream.passes[0] == pytest.approx([layer, layer, head])
     assert stream.seconds == pytest.approx(2 * layer + head)
     # Whole: built once with every expert dequantized (setup), then no fetches per visit.
-    whole = costs.estimate(config, RATES, [shape], "whole", keep_head=True)
+    whole = costs.estimate(config, RATES, [shape], "whole")
     assert whole.setup == pytest.approx(2 * (RATES.layer_build + 32 * RATES.expert_fetch) + RATES.head_fetch)
     assert whole.passes[0][0] == pytest.approx(layer - RATES.layer_build - experts * RATES.expert_fetch)
 
@@ -65,7 +65,7 @@ def test_a_streamed_pass_adds_up_its_pieces():
 def test_greedy_steps_see_the_sliding_window_cache():
     config = _published("20b", layers=2)  # layer 0 sliding (window 128), layer 1 full attention
     step = costs.PassShape("step", (costs.ChunkShape(1, 1, 1000),))
-    seconds = costs.estimate(config, RATES, [step], "resident", keep_head=True).passes[0]
+    seconds = costs.estimate(config, RATES, [step], "resident").passes[0]
     assert seconds[1] - seconds[0] == pytest.approx((1001 - 128) * RATES.attention_pair)
 
 

@@ -22,13 +22,6 @@ class Metric:
     group: Group
     description: str
 
-    def better(self, a: float, b: float) -> bool:
-        """True when ``a`` is strictly better than ``b``."""
-        return a > b if self.higher_is_better else a < b
-
-    def worst(self, values):
-        return min(values) if self.higher_is_better else max(values)
-
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("pcc", "", True, "accuracy",

@@ -97,9 +97,6 @@ class Checkpoint:
         reader = self.tensors
         check(self.config, reader.shape, set(reader.files), str(self.path))
 
-    def weight_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.tensors.shard_files())
-
 
 def bundled_tiny() -> Checkpoint:
     if not (BUNDLED_TINY / "config.json").exists():

@@ -54,9 +54,3 @@ def environment_fault(exc: OSError) -> str | None:
 
 def reason(exc: OSError) -> str:
     return _FAULTS.get(exc.errno, exc.strerror or type(exc).__name__)
-
-
-def as_user_error(exc: OSError, doing: str) -> UserError:
-    """An OSError met while ``doing`` something to a path, as one line naming both."""
-    where = exc.filename if exc.filename is not None else "?"
-    return UserError(f"cannot {doing} {str(where)!r}: {reason(exc)}")

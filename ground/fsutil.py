@@ -7,7 +7,6 @@ read by other users (a CI artifact uploader), so everything made here gets the u
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -61,7 +60,3 @@ def temp_dir_beside(target: Path) -> Path:
     made = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     os.chmod(made, dir_mode())
     return made
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ground.errors import UserError
-from ground.mxfp4 import dequantize_expert_weight, dequantize_mxfp4
+from ground.mxfp4 import dequantize_mxfp4
 
 INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"
@@ -86,12 +86,6 @@ class TensorReader:
 
     def float(self, name: str) -> torch.Tensor:
         return self.get(name).float()
-
-    def expert_weight(self, prefix: str, leaf: str) -> torch.Tensor:
-        """HF in-memory expert weight [E, in, out] in float32, dequantized when stored as MXFP4."""
-        if self.has(f"{prefix}.{leaf}_blocks"):
-            return dequantize_expert_weight(self.get(f"{prefix}.{leaf}_blocks"), self.get(f"{prefix}.{leaf}_scales"))
-        return self.float(f"{prefix}.{leaf}")
 
     def expert_row(self, prefix: str, leaf: str, expert: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """One expert's weight [in, out], read and dequantized alone (the reference's lazy experts)."""

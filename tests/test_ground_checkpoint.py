@@ -28,7 +28,7 @@ def test_open_reads_config_once_and_types_it(tiny_random_dir):
     assert (ckpt.config.hidden_size, ckpt.config.num_local_experts, ckpt.config.vocab_size) == (256, 8, 1024)
     assert ckpt.config.is_mxfp4 and ckpt.hf_config().num_experts_per_tok == 4
     assert ckpt.tensors.float("model.norm.weight").shape == (256,)
-    assert ckpt.tensors.expert_weight("model.layers.0.mlp.experts", "down_proj").shape == (8, 256, 256)
+    assert ckpt.tensors.expert_row("model.layers.0.mlp.experts", "down_proj", 7).shape == (256, 256)  # [in, out]
     assert ckpt.tokenizer.pad_token_id == 1 and ckpt.tokenizer.encode("What is 12 + 7?")
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bench.metric_defs import metric
-from bench.results import WORST_FIRST, RunResult
+from bench.results import RunResult, worst_verdict
 
 State = Literal["improved", "regressed", "unchanged", "failed", "not comparable"]
 FAILING: tuple[str, ...] = ("regressed", "failed", "not comparable")
@@ -131,9 +131,8 @@ def _accuracy_measures(result: RunResult) -> list[Measure]:
     for v in result.verdicts:
         if v.metric == "pcc" and v.layer is not None:
             groups.setdefault((v.phase, _pcc_group(v), v.kind), []).append(v)
-    rank = {s: i for i, s in enumerate(WORST_FIRST)}
     for (phase, group, kind), items in groups.items():
-        worst = min(items, key=lambda v: (rank[v.state], v.value if v.value is not None else -math.inf))
+        worst = worst_verdict(items)
         label = f"worst pcc {phase} {group} {kind}"
         out.append(Measure(("pcc", phase, group, kind), label, "pcc", worst.value, state=worst.state,
                            fields={"metric": "pcc", "phase": phase, "group": group, "kind": kind,

@@ -75,9 +75,9 @@ def whole_reference_fits(checkpoint: Checkpoint, mode: str) -> None:
         return
     import psutil
 
-    c = checkpoint.config
-    experts = c.num_hidden_layers * c.num_local_experts * 3 * c.hidden_size * c.intermediate_size
-    need = 4 * (experts + 2 * c.vocab_size * c.hidden_size)
+    from reference.costs import whole_bytes
+
+    need = whole_bytes(checkpoint.config)
     available = psutil.virtual_memory().available
     if need > 0.8 * available:
         raise UserError(f"--reference-mode whole needs about {need / GIB:.1f} GiB for {checkpoint.path.name} in float32; "

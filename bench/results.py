@@ -11,8 +11,10 @@ verdicts; 2 is the flat keyed form. Version-1 files load through ``MIGRATIONS``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
@@ -22,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bench.metric_defs import METRICS
 from bench.perf_schema import PerfPoint
 from ground.errors import UserError
-from ground.fsutil import atomic_write
+from ground.fsutil import atomic_text
 
 SCHEMA_VERSION = 2
 # nonfinite: a NaN/inf where a number was due; error: could not be computed; skipped: no data.
 State = Literal["pass", "fail", "nonfinite", "error", "skipped"]
 WORST_FIRST: tuple[str, ...] = ("error", "nonfinite", "fail", "pass", "skipped")
+_RANK = {state: i for i, state in enumerate(WORST_FIRST)}
 
 
 class _Strict(BaseModel):
@@ -107,6 +110,12 @@ class Verdict(Key):
     message: str = ""
 
 
+def worst_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """The verdict a group of PCC verdicts is judged and shown by: the worst state, then the lowest value
+    (a missing value counts as lowest)."""
+    return min(verdicts, key=lambda v: (_RANK[v.state], v.value if v.value is not None else -math.inf))
+
+
 class RunPlan(_Strict):
     """What an accuracy run decided before its work, its estimate, and what the work took."""
 
@@ -176,11 +185,12 @@ def new_run_id() -> str:
 
 def _v1_phase(text: str) -> dict:
     """v1 phase strings: 'prefill', 'decode_3', with '@128' when a suite had several prefill lengths."""
+    from ground.captures import phase_key  # here, not at the top: the capture schema pulls in torch
+
     name, _, length = text.partition("@")
+    phase, step = phase_key(name)
     key: dict = {"prefill_len": int(length)} if length else {}
-    if name.startswith("decode_"):
-        return {**key, "phase": "decode", "step": int(name[len("decode_"):])}
-    return {**key, "phase": name}
+    return {**key, "phase": phase, **({"step": step} if step is not None else {})}
 
 
 def _v1_scalar(name: str) -> dict | None:
@@ -271,8 +281,7 @@ def parse_result(data: object, source: str) -> RunResult:
 
 def save_result(result: RunResult, path: str | os.PathLike) -> Path:
     """Write atomically (temp file, fsync, rename), with the umask's permissions."""
-    text = result.model_dump_json(indent=1, exclude_none=True)
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_text(path, result.model_dump_json(indent=1, exclude_none=True))
 
 
 def load_result(path: str | os.PathLike) -> RunResult:

@@ -22,6 +22,13 @@ from ground.errors import UserError
 _MESH = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 
 
+def _check_meshes(meshes: list[str] | None) -> list[str] | None:
+    for mesh in meshes or ():
+        if not _MESH.match(mesh):
+            raise ValueError(f"mesh {mesh!r} is not ROWSxCOLS such as 1x8 or 4x8")
+    return meshes
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,11 +141,8 @@ class PerfSweep(_Strict):
 
     @field_validator("meshes")
     @classmethod
-    def _perf_meshes(cls, meshes: list[str] | None) -> list[str] | None:
-        for mesh in meshes or ():
-            if not _MESH.match(mesh):
-                raise ValueError(f"mesh {mesh!r} is not ROWSxCOLS such as 1x8 or 4x8")
-        return meshes
+    def _meshes(cls, meshes: list[str] | None) -> list[str] | None:
+        return _check_meshes(meshes)
 
 
 class Suite(_Strict):
@@ -160,11 +164,8 @@ class Suite(_Strict):
 
     @field_validator("meshes")
     @classmethod
-    def _meshes(cls, meshes: list[str]) -> list[str]:
-        for mesh in meshes:
-            if not _MESH.match(mesh):
-                raise ValueError(f"mesh {mesh!r} is not ROWSxCOLS such as 1x8 or 4x8")
-        return meshes
+    def _meshes(cls, meshes: list[str] | None) -> list[str] | None:
+        return _check_meshes(meshes)
 
     @field_validator("prefill_lengths")
     @classmethod

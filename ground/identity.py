@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
+
+from ground.fsutil import atomic_text
 
 CHUNK = 16 << 20
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
@@ -49,10 +50,7 @@ def file_digest(path: Path, memo_dir: Path | None) -> str:
 def _remember(memo: Path, digest: str) -> None:
     # Best effort: a read-only cache only costs a re-hash next time.
     try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"sha256": digest}))
-        os.replace(tmp, memo)
+        atomic_text(memo, json.dumps({"sha256": digest}))
     except OSError:
         pass
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -209,19 +209,26 @@ def _finish(tmp: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def write_directory(out_dir, config: dict, groups: Iterable[dict[str, torch.Tensor]], tokenizer,
-                    max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> Path:
-    out_dir = Path(out_dir)
+def _build(out_dir: Path, fill: Callable[[Path], None]) -> Path:
+    """``fill(tmp)`` writes the checkpoint into a fresh directory beside ``out_dir``, which then replaces it."""
     tmp = _prepare_out_dir(out_dir)
     try:
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        (tmp / "generation_config.json").write_text(json.dumps(_generation_config(config), indent=2) + "\n")
-        tokenizer.save_pretrained(str(tmp))
-        _write_shards(tmp, groups, max_shard_bytes)
+        fill(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return _finish(tmp, out_dir)
+
+
+def write_directory(out_dir, config: dict, groups: Iterable[dict[str, torch.Tensor]], tokenizer,
+                    max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> Path:
+    def fill(tmp: Path) -> None:
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / "generation_config.json").write_text(json.dumps(_generation_config(config), indent=2) + "\n")
+        tokenizer.save_pretrained(str(tmp))
+        _write_shards(tmp, groups, max_shard_bytes)
+
+    return _build(Path(out_dir), fill)
 
 
 def write_checkpoint(out_dir, config: dict, state_dict: dict[str, torch.Tensor], tokenizer,
@@ -257,12 +264,9 @@ def make_checkpoint(preset: str, out_dir, layers: int | None = None, seed: int =
 
 
 def _copy_bundled(out_dir: Path) -> Path:
-    tmp = _prepare_out_dir(out_dir)
-    try:
+    def fill(tmp: Path) -> None:
         for source in BUNDLED_TINY.iterdir():
             # Contents only (copyfile, not copytree): the copies get the user's umask, not the package's modes.
             shutil.copyfile(source, tmp / source.name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return _finish(tmp, out_dir)
+
+    return _build(out_dir, fill)

@@ -18,6 +18,6 @@ def run(args: argparse.Namespace) -> int:
     from bench.result_refs import resolve
 
     candidate, c_name = resolve(args.candidate, args.db)
-    baseline, b_name = resolve(args.baseline, args.db, like=candidate if args.baseline == "latest" else None)
+    baseline, b_name = resolve(args.baseline, args.db, like=candidate)
     emit("\n".join(text(compare(baseline, candidate, baseline_name=b_name, candidate_name=c_name))))
     return 0

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                                 "--update-baseline")
             baseline, b_name = resolve(str(path), args.db)
         else:
-            baseline, b_name = resolve(args.baseline, args.db, like=candidate if args.baseline == "latest" else None)
+            baseline, b_name = resolve(args.baseline, args.db, like=candidate)
         reports.append(gate.compare(baseline, candidate, rules, b_name, name))
     for report in reports:
         emit("\n".join(gate_output.text(report)))
@@ -70,7 +70,7 @@ def _check_outputs(args) -> None:
     for flag in ("junit", "markdown", "json"):
         path = getattr(args, flag)
         if path is not None:
-            writable_dir(path.parent if str(path.parent) else Path("."), f"--{flag}")
+            writable_dir(path.parent, f"--{flag}")
 
 
 def _write_outputs(args, reports) -> None:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("name the runs to report: RESULTS..., --run ID or --latest")
     if args.out.exists() and args.out.is_dir():
         raise UserError(f"--out {str(args.out)!r} is a directory; expected the HTML file to write")
-    writable_dir(args.out.parent if str(args.out.parent) else Path("."), "--out")
+    writable_dir(args.out.parent, "--out")
     runs = _runs(args)
     history = _history(args.db, runs)
     reports, baseline_name = _comparisons(args, runs)
@@ -93,7 +93,7 @@ def _comparisons(args, runs):
     reports, name = [], args.baseline
     for run in runs:
         try:
-            baseline, name = resolve(args.baseline, args.db, like=run if args.baseline == "latest" else None)
+            baseline, name = resolve(args.baseline, args.db, like=run)
         except UserError:
             if args.baseline == "latest":  # no earlier run of this kind: nothing to compare it with
                 continue

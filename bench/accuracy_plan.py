@@ -35,14 +35,13 @@ def peak_rss_gib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
 
 
-def whole_fits(config: ModelConfig, total_ram: int | None = None) -> bool:
+def whole_fits(config: ModelConfig) -> bool:
     """The whole-model reference (every expert in float32) when it takes under a third of RAM."""
     import psutil
 
     from reference.costs import whole_bytes
 
-    total = psutil.virtual_memory().total if total_ram is None else total_ram
-    return whole_bytes(config) < total / 3
+    return whole_bytes(config) < psutil.virtual_memory().total / 3
 
 
 def decide_decode(suite, config: ModelConfig, mode: str) -> tuple[str, str]:

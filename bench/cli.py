@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bench.output import silence_stdout
 from ground.errors import (EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGPIPE, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_USER,
                            Terminated, ThresholdFailure, UserError, environment_fault)
 from ground.settings import go_offline, quiet_third_party
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         # The reader of our stdout went away (`gptoss-bench generate ... | head`): stop quietly, as a
         # program killed by SIGPIPE would (128 + 13). Commands that store results print through
         # bench.output.emit, which never raises this, so their runs land first.
-        _silence_stdout()
+        silence_stdout()
         return EXIT_SIGPIPE
     except OSError as exc:
         fault = environment_fault(exc)
@@ -113,13 +114,6 @@ def _main_thread() -> bool:
 
 def _terminate(signum, frame):
     raise Terminated()
-
-
-def _silence_stdout() -> None:
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def _fail(code: int, line: str) -> int:

@@ -25,5 +25,12 @@ def emit(text, markup: bool = False) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _closed = True
-        # Point stdout at /dev/null so that the interpreter's final flush does not raise again.
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not raise again."""
+    try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

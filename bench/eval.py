@@ -24,7 +24,6 @@ from pathlib import Path
 from bench.eval_compare import compare
 from bench.results import Provenance, Row, RunResult, new_run_id, utc_now
 from ground.checkpoint import Checkpoint
-from ground.errors import UserError
 
 BOOTSTRAP_ITERS = 1000
 DEFAULT_TOLERANCE = 0.05
@@ -67,7 +66,6 @@ class Progress:
 @dataclass
 class SideRun:
     model: str          # gptoss-ref | gptoss-tt
-    label: str          # reference | device 1x8
     results: dict       # simple_evaluate's dict, samples included
     tracker: object     # lm-eval EvaluationTracker (general config of the run)
     seconds: float
@@ -97,10 +95,8 @@ def check_model_args(request: EvalRequest) -> None:
     parse("gptoss-ref", ReferenceArgs, side_args(request, None))
     for mesh in request.meshes:
         parse("gptoss-tt", DeviceArgs, side_args(request, mesh))
-    tokenizer = request.checkpoint.tokenizer
-    if request.apply_chat_template and not (tokenizer.chat_template or chat.has_harmony_vocab(tokenizer)):
-        raise UserError(f"--apply-chat-template: {request.checkpoint.path.name}'s tokenizer has no chat template "
-                        "and no harmony tokens")
+    if request.apply_chat_template:
+        chat.require_template(request.checkpoint.tokenizer, "--apply-chat-template", request.checkpoint.path.name)
 
 
 def prepare_tasks(request: EvalRequest):
@@ -160,7 +156,7 @@ def _run_side(request: EvalRequest, manager, mesh: str | None, progress: Progres
     results["config"].update(model=cls.NAME, batch_size=lm.batch_size)
     tracker.general_config_tracker.model_source = cls.NAME
     progress.log(f"{label}: {len(results['configs'])} task(s) in {seconds:.1f} s")
-    return SideRun(cls.NAME, label, results, tracker, seconds)
+    return SideRun(cls.NAME, results, tracker, seconds)
 
 
 @contextlib.contextmanager

@@ -94,7 +94,6 @@ def passes(device: float, reference: float, higher: bool, tolerance: float) -> b
 class Paired:
     disagree: float
     delta_stderr: float | None
-    n: int
 
 
 def paired(reference: dict[int, float], device: dict[int, float]) -> Paired | None:
@@ -105,7 +104,7 @@ def paired(reference: dict[int, float], device: dict[int, float]) -> Paired | No
     n = len(diffs)
     mean = sum(diffs) / n
     stderr = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1) / n) if n > 1 else None
-    return Paired(sum(1 for x in diffs if x != 0) / n, stderr, n)
+    return Paired(sum(1 for x in diffs if x != 0) / n, stderr)
 
 
 def compare(reference: dict, device: dict, tolerance: float, mesh: str) -> tuple[list[Row], list[Verdict]]:

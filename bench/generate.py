@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bench.inputs import left_pad
 from bench.perf import Timed, _timed, step_stats
 from ground.errors import UserError
 
@@ -80,16 +81,6 @@ def stop_ids(checkpoint, tokenizer) -> set[int]:
         return {tokenizer.convert_tokens_to_ids(t) for t in HARMONY_STOPS}
     eos = checkpoint.config.raw.get("eos_token_id")
     return set(eos if isinstance(eos, list) else [eos]) - {None}
-
-
-def left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r):] = torch.tensor(r)
-        mask[i, width - len(r):] = 1
-    return ids, mask
 
 
 def generate(request: GenerateRequest, emit: Callable[[int, str], None] = lambda user, text: None) -> Generation:

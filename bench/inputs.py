@@ -1,5 +1,6 @@
 """Token inputs of an accuracy run: the suite's prompts cut to each prefill length, and the
-teacher-forcing text, all from the model's own tokenizer."""
+teacher-forcing text, all from the model's own tokenizer. Also the left-padded batch that generate
+and lm-eval's sides feed a model."""
 
 from __future__ import annotations
 
@@ -90,6 +91,14 @@ def prompt_batch(loaded: LoadedSuite, tokenizer, length: int) -> torch.Tensor:
             ids += corpus_tokens(tokenizer, FILL_SPLIT, length - len(ids) + 1, seed=row)[1:]
         rows.append(ids[:length])
     return torch.tensor(rows, dtype=torch.long)
+
+
+def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, S] ids and 0/1 mask, every row ending at the last column."""
+    width = max(map(len, rows))
+    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
+    return ids, mask
 
 
 def teacher_forcing_inputs(loaded: LoadedSuite, tokenizer) -> list[TeacherForcingInput]:

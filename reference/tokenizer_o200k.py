@@ -9,6 +9,7 @@ openai-harmony at the same file so all three can be compared offline.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -93,6 +94,15 @@ def use_offline_tiktoken() -> None:
     os.environ.update(offline_tiktoken_env())
 
 
+@functools.cache
+def harmony_encoding():
+    """openai-harmony's GPT-OSS encoding, read from the local o200k file once per process (a load takes ~0.3 s)."""
+    use_offline_tiktoken()
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
 def build_harmony_tokenizer():
     """o200k_harmony as a transformers fast tokenizer (the built tokenizer.json is cached)."""
     from tokenizers import Tokenizer
@@ -127,10 +137,9 @@ def _convert(target: Path) -> None:
 def render_harmony_prompt(user_text: str) -> list[int]:
     """Token ids of a GPT-OSS chat prompt (system + user, ready for the assistant), rendered by
     openai-harmony itself rather than a hand-written template."""
-    use_offline_tiktoken()
-    from openai_harmony import Conversation, HarmonyEncodingName, Message, Role, SystemContent, load_harmony_encoding
+    from openai_harmony import Conversation, Message, Role, SystemContent
 
-    encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    encoding = harmony_encoding()
     conversation = Conversation.from_messages(
         [Message.from_role_and_content(Role.SYSTEM, SystemContent.new()), Message.from_role_and_content(Role.USER, user_text)]
     )

@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 
 import jinja2
 
+from bench.accuracy_summary import failures
 from bench.results import RunResult
 from reports import sections
-
-FAILED_STATES = ("fail", "nonfinite", "error")
 
 
 @dataclass
@@ -22,8 +21,7 @@ class Verdict:
 
 
 def verdict(runs: list[RunResult], reports, baseline_name: str | None) -> Verdict:
-    reasons = [f"{run.kind} {run.run_id}: {v.message or v.state}" for run in runs for v in run.verdicts
-               if v.state in FAILED_STATES]
+    reasons = [f"{run.kind} {run.run_id}: {v.message or v.state}" for run in runs for v in failures(run)]
     reasons += [f"{r.label}: {r.state} against {rep.baseline}" + (f" ({r.note})" if r.note else "")
                 for rep in reports for r in rep.failing()]
     against = f" against {baseline_name}" if baseline_name else ""

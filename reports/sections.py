@@ -236,7 +236,7 @@ def speed(runs: list[RunResult]) -> Section:
                 points[(r.mesh, r.batch, r.isl, r.osl, r.timing, r.clock)][(r.metric, r.stat, r.phase)] = r
         if not points:
             continue
-        tiers = {(p.mesh, p.batch, p.isl, p.osl, p.timing, p.clock): p.tier for p in getattr(run, "points", [])}
+        tiers = {(p.mesh, p.batch, p.isl, p.osl, p.timing, p.clock): p.tier for p in run.points}
         header = ["mesh", "batch", "ISL", "OSL", "timing", *(c[3] for c in SPEED_COLUMNS), "tier"]
         rows = []
         for key, got in sorted(points.items(), key=lambda kv: tuple(str(x) for x in kv[0])):

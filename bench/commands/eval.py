@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from bench import preflight
+    from bench.accuracy_summary import failures
     from bench.eval import check_model_args, prepare_tasks, run_eval
     from bench.eval_files import write_side
     from bench.eval_summary import lines
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         emit("\n".join(lines(run_.result, markup=True)), markup=True)
         emit(f"lm-eval results: {files[0]}\n                 {files[1]}")
         emit(f"results: {path}  (run {run_.result.run_id}, verdict {run_.result.state})")
-        failed += [v for v in run_.result.verdicts if v.state in ("fail", "error", "nonfinite")]
+        failed += failures(run_.result)
     if failed:
         shown = "; ".join(v.message for v in failed[:3]) + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
         raise ThresholdFailure(f"{len(failed)} task(s) below device/reference >= {1 - request.tolerance:g}: {shown}")

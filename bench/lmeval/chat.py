@@ -14,27 +14,29 @@ def has_harmony_vocab(tokenizer) -> bool:
     return all(tokenizer.convert_tokens_to_ids(t) not in (None, tokenizer.unk_token_id) for t in HARMONY_TOKENS)
 
 
+def require_template(tokenizer, flag: str = "--apply_chat_template", model: str = "this model") -> None:
+    """A chat template asked (``flag``: the bench's or lm-eval's spelling) of a tokenizer that has neither."""
+    if not (tokenizer.chat_template or has_harmony_vocab(tokenizer)):
+        raise UserError(f"{flag}: {model}'s tokenizer has no chat template and no harmony tokens; run without {flag}")
+
+
 def render(tokenizer, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+    require_template(tokenizer)
     if tokenizer.chat_template:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
                                              continue_final_message=not add_generation_prompt)
-    if has_harmony_vocab(tokenizer):
-        return render_harmony(messages, add_generation_prompt)
-    raise UserError("this model's tokenizer has no chat template and no harmony tokens; "
-                    "run without --apply_chat_template")
+    return render_harmony(messages, add_generation_prompt)
 
 
 def render_harmony(messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
     """System (model identity), developer (lm-eval's system message as instructions), then the turns;
     assistant turns on the final channel. Without a generation prompt, the last message stays open
     so that the model continues it (lm-eval's assistant prefix)."""
-    from openai_harmony import (Conversation, DeveloperContent, HarmonyEncodingName, Message, Role, SystemContent,
-                                load_harmony_encoding)
+    from openai_harmony import Conversation, DeveloperContent, Message, Role, SystemContent
 
-    from reference.tokenizer_o200k import use_offline_tiktoken
+    from reference.tokenizer_o200k import harmony_encoding
 
-    use_offline_tiktoken()  # openai-harmony reads the o200k vocabulary from the local file, not the network
-    encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    encoding = harmony_encoding()  # offline, loaded once per process
     turns = [Message.from_role_and_content(Role.SYSTEM, SystemContent.new())]
     for message in messages:
         role, content = message["role"], message["content"]

@@ -176,12 +176,8 @@ class GptOssLM(TemplateLM):
     def chat_template(self, chat_template: bool | str = False) -> str | None:
         if not chat_template:
             return None
-        if self.tokenizer.chat_template:
-            return self.tokenizer.chat_template
-        if self._harmony:
-            return "harmony (openai-harmony HARMONY_GPT_OSS)"
-        raise UserError("this model's tokenizer has no chat template and no harmony tokens; "
-                        "run without --apply_chat_template")
+        chat.require_template(self.tokenizer, model=self.checkpoint.path.name)
+        return self.tokenizer.chat_template or "harmony (openai-harmony HARMONY_GPT_OSS)"
 
     def get_model_info(self) -> dict:
         return {"model_path": str(self.checkpoint.path), "model_identity": self.checkpoint.identity,

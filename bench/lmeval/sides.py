@@ -12,20 +12,10 @@ import inspect
 
 import torch
 
+from bench.inputs import left_pad
 from ground.checkpoint import Checkpoint
 from ground.errors import UserError
-
-
-def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """[B, S] ids and 0/1 mask, every row ending at the last column."""
-    width = max(map(len, rows))
-    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long)
-    return ids, mask
-
-
-def positions(mask: torch.Tensor) -> torch.Tensor:
-    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+from reference.engine import positions
 
 
 class ReferenceSide:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bench.results import WORST_FIRST, Row, RunResult
+from bench.results import Row, RunResult, worst_verdict
 from bench.thresholds import FIELD_GROUP
 from reports import plots
 
@@ -163,16 +163,12 @@ def _segments(rows: list[Row]) -> dict[tuple[str, int], dict[str, float | None]]
 
 def _verdict_table(run: RunResult) -> Table:
     """The run-level verdicts and, per PCC threshold group, its worst verdict."""
-    rank = {s: i for i, s in enumerate(WORST_FIRST)}
-    chosen: dict[str, object] = {}
+    groups: dict[str, list] = {}
     for v in run.verdicts:
         name = v.metric if v.layer is None else f"pcc {v.phase} {FIELD_GROUP.get(v.field, v.field)} {v.kind}"
-        current = chosen.get(name)
-        if current is None or (rank[v.state], v.value if v.value is not None else -1) < \
-                (rank[current.state], current.value if current.value is not None else -1):
-            chosen[name] = v
+        groups.setdefault(name, []).append(v)
     rows, classes = [], []
-    for name, v in chosen.items():
+    for name, v in ((name, worst_verdict(items)) for name, items in groups.items()):
         rows.append([name, v.where(), num(v.value), num(v.threshold), v.state])
         classes.append(v.state)
     return Table("verdicts (worst of each group)", ["check", "worst at", "value", "limit", "state"], rows, classes)

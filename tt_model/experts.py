@@ -17,6 +17,7 @@ import torch
 from tt_model.mesh import EP_AXIS, TP_AXIS
 
 ALPHA = 1.702
+_GATE, _UP = slice(0, None, 2), slice(1, None, 2)  # columns of the interleaved gate_up_proj
 
 
 class Experts:
@@ -30,8 +31,8 @@ class Experts:
         put = weights.put
         # gate and up are cut from the interleaved gate_up one after the other (each dequantized anew), so
         # only one [E, H, I] float32 half lives at a time: 1 GB at 20B width.
-        self.w_gate = put(_half(reader, p, config, 0)[None], f"{p}.gate", wdt, rows=1, cols=-1)
-        self.w_up = put(_half(reader, p, config, 1)[None], f"{p}.up", wdt, rows=1, cols=-1)
+        self.w_gate = put(_stacked(reader, p, "gate_up_proj", config, _GATE)[None], f"{p}.gate", wdt, rows=1, cols=-1)
+        self.w_up = put(_stacked(reader, p, "gate_up_proj", config, _UP)[None], f"{p}.up", wdt, rows=1, cols=-1)
         self.b_gate = put(gate_up_bias[:, 0::2][None, :, None, :], f"{p}.gate_bias", act, rows=1, cols=-1)
         self.b_up = put(gate_up_bias[:, 1::2][None, :, None, :], f"{p}.up_bias", act, rows=1, cols=-1)
         self.w_down = put(_stacked(reader, p, "down_proj", config)[None], f"{p}.down", wdt, rows=1, cols=-2)
@@ -68,22 +69,11 @@ class Experts:
         return ttnn.add(out, bias)
 
 
-def _half(reader, prefix: str, config, offset: int) -> torch.Tensor:
-    """gate (offset 0) or up (offset 1) [E, H, I] float32: columns offset::2 of each expert's interleaved
-    gate_up, dequantized one expert at a time."""
-    first = reader.expert_row(prefix, "gate_up_proj", 0)  # [H, 2I]: its device says real or meta (shape-only)
-    out = torch.empty(config.num_local_experts, first.shape[0], first.shape[1] // 2, device=first.device)
-    out[0] = first[:, offset::2]
-    for expert in range(1, config.num_local_experts):
-        out[expert] = reader.expert_row(prefix, "gate_up_proj", expert)[:, offset::2]
-    return out
-
-
-def _stacked(reader, prefix: str, leaf: str, config) -> torch.Tensor:
-    """[E, in, out] float32, one expert dequantized at a time."""
-    first = reader.expert_row(prefix, leaf, 0)
+def _stacked(reader, prefix: str, leaf: str, config, cols: slice = slice(None)) -> torch.Tensor:
+    """[E, in, out] float32: columns ``cols`` of each expert's ``leaf``, dequantized one expert at a time."""
+    first = reader.expert_row(prefix, leaf, 0)[:, cols]  # its device says real or meta (shape-only)
     out = torch.empty(config.num_local_experts, *first.shape, device=first.device)
     out[0] = first
     for expert in range(1, config.num_local_experts):
-        out[expert] = reader.expert_row(prefix, leaf, expert)
+        out[expert] = reader.expert_row(prefix, leaf, expert)[:, cols]
     return out

@@ -115,9 +115,5 @@ class Generator:
         from tt_model.profiling import signpost
         signpost(self.model.ttnn, name)
 
-    @property
-    def trace(self) -> bool:
-        return self.model.trace
-
     def close(self):
         self.model.close()

@@ -28,7 +28,7 @@ import torch
 from . import recorder
 from .dtypes import DataType, Topology
 from .mesh import FabricConfig
-from .ops_common import as_float, canonical, require_device, require_fp32_dest, store
+from .ops_common import as_float, require_device, require_fp32_dest, store
 
 _FABRIC_TOPOLOGY = {
     FabricConfig.FABRIC_1D_NEIGHBOR_EXCHANGE: Topology.NeighborExchange,
@@ -121,7 +121,7 @@ def all_gather(input_tensor, dim, *, cluster_axis=None, memory_config=None, outp
     # topology / use_l1_small_for_semaphores: "Deprecated and ignored" (0.81.1 docstring): the fabric decides.
     usable = _check_fabric("all_gather", input_tensor, groups, cluster_axis, None)
     shards = _per_group(groups, lambda g: torch.cat([input_tensor._shards[j] for j in g], dim=dim))
-    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    out = input_tensor.with_shards(shards, memory_config=memory_config)
     _log("all_gather", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out
 
@@ -149,7 +149,7 @@ def reduce_scatter(input_tensor, dim, *, cluster_axis=None, subdevice_id=None, m
             raise RuntimeError(f"TT_FATAL: reduce_scatter dim {dim} of size {total.shape[dim]} is not divisible "
                                f"by the {len(g)} devices of the ring")
         shards.append(torch.chunk(total, len(g), dim=dim)[g.index(i)].contiguous())
-    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    out = input_tensor.with_shards(shards, memory_config=memory_config)
     _log("reduce_scatter", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out
 
@@ -174,6 +174,6 @@ def all_reduce(input_tensor, *, cluster_axis=None, subdevice_id=None, memory_con
         return store(total, dtype) if acc_dtype != dtype else total
 
     shards = _per_group(groups, reduce)
-    out = input_tensor.with_shards(canonical(shards), memory_config=memory_config)
+    out = input_tensor.with_shards(shards, memory_config=memory_config)
     _log("all_reduce", input_tensor, out, groups, usable, num_links, cluster_axis)
     return out

@@ -64,7 +64,6 @@ def advance(mesh, record) -> bool:
         start = max(device_clocks)
         for i in range(len(device_clocks)):
             device_clocks[i] = start
-    record.start_ns = device_clocks[0] / 1000 + record.dispatch_ns
     step = round((record.dispatch_ns + record.kernel_ns) * 1000)
     for i in range(len(device_clocks)):
         device_clocks[i] += step

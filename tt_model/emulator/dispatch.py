@@ -17,10 +17,9 @@ import inspect
 
 from . import dtype_table, trace
 from .dtypes import INTEGER
-from .ops_common import as_float, store
+from .ops_common import as_float, per_device, store
 from .tensor import Tensor
 
-OUTPUT_PARAMS = ("output_tensor", "optional_output_tensor")
 _BINARY = {"add", "sub", "mul", "div", "multiply", "subtract", "divide", "maximum", "minimum",
            "eq", "ne", "gt", "ge", "lt", "le"}
 
@@ -32,7 +31,7 @@ def wrap(qualified: str, fn):
     except (TypeError, ValueError):
         return fn
     tables = dtype_table.tables_for(qualified)
-    out_param = next((p for p in OUTPUT_PARAMS if p in sig.parameters), None)
+    out_param = next((p for p in dtype_table.OUTPUT_ARGS if p in sig.parameters), None)
     has_dtype = "dtype" in sig.parameters
 
     @functools.wraps(fn)
@@ -96,13 +95,10 @@ def _write(qualified: str, result: Tensor, out: Tensor) -> Tensor:
     if result.num_devices != out.num_devices:
         raise RuntimeError(f"TT_FATAL: {qualified}: the preallocated output tensor is on {out.num_devices} "
                            f"devices, the result on {result.num_devices}")
-    converted: dict[int, object] = {}
-    shards = []
-    for s in result._shards:
-        if id(s) not in converted:
-            t = store(s if out.dtype in INTEGER else as_float(s), out.dtype)
-            converted[id(s)] = t.clone() if t is s else t  # the output owns its storage (in-place cache ops)
-        shards.append(converted[id(s)])
-    out._shards = shards
-    out._fidelity_cache.clear()
+
+    def written(s):
+        t = store(s if out.dtype in INTEGER else as_float(s), out.dtype)
+        return t.clone() if t is s else t  # the output owns its storage (in-place cache ops)
+
+    out._replace_shards(per_device(written, result))
     return out

@@ -86,22 +86,6 @@ def per_device(fn, *args):
     return out
 
 
-def canonical(shards: list) -> list:
-    """Shape-only shards of equal shape and dtype are interchangeable: one object for all of them, so every later
-    op computes them once (a 4x8 mesh would otherwise redo each meta op for up to 32 distinct objects)."""
-    if not shards or not shards[0].is_meta:
-        return shards
-    first: dict[tuple, torch.Tensor] = {}
-    return [first.setdefault((tuple(s.shape), s.dtype), s) for s in shards]
-
-
-def map_shards(fn, shards) -> list:
-    """``fn`` of every shard, computed once per distinct shard object (replicas, and the shared shards of a
-    shape-only tensor, are one object)."""
-    done: dict[int, object] = {}
-    return [done[id(s)] if id(s) in done else done.setdefault(id(s), fn(s)) for s in shards]
-
-
 def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Layout | None = None,
                 memory_config=None, name: str | None = None, inputs=(), flops: float = 0.0, fidelity=None,
                 program_config: bool = False, dram_bytes: float | None = None) -> Tensor:
@@ -113,7 +97,7 @@ def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Lay
     for shard in shards:
         if id(shard) not in stored:
             stored[id(shard)] = store(shard, dtype)
-    out = like.with_shards(canonical([stored[id(shard)] for shard in shards]), dtype=dtype, layout=layout,
+    out = like.with_shards([stored[id(shard)] for shard in shards], dtype=dtype, layout=layout,
                            memory_config=memory_config)
     if name is not None:
         recorder.emit(name, inputs or (like,), (out,), flops=flops, fidelity=fidelity,

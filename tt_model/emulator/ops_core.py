@@ -1,17 +1,17 @@
 """Tensor creation and movement: from_torch / to_torch, layouts, dtypes, host <-> device."""
 from __future__ import annotations
 
-import os
-import uuid
 import warnings
 from pathlib import Path
 
 import torch
 
+from ground.fsutil import atomic_write
+
 from . import recorder, trace
 from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
 from .mesh import ReplicateTensorToMeshWrapper
-from .ops_common import make_output, map_shards, reject, require_tile_for_block_float, store
+from .ops_common import make_output, per_device, reject, require_tile_for_block_float, store
 from .sharding import check_fits
 from .tensor import Tensor
 
@@ -86,14 +86,8 @@ def _dump(path: Path, tensor: Tensor) -> None:
         index.append(seen[id(s)])
     payload = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "dtype": tensor.dtype.name,
                "layout": tensor.layout.name, "placement": tensor.placement, "shards": unique, "index": index}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # no fsync: a file a crash leaves incomplete fails to load and is converted again (as_tensor)
+    atomic_write(path, lambda tmp: torch.save(payload, tmp), fsync=False)
 
 
 def _load(path: Path, mesh) -> Tensor:
@@ -184,7 +178,7 @@ def typecast(input_tensor, dtype, *, memory_config=None, output_tensor=None):
     require_tile_for_block_float(dtype, input_tensor.layout)
     shards = input_tensor._shards
     if dtype not in INTEGER and input_tensor.dtype in INTEGER:
-        shards = map_shards(lambda s: s.to(torch.float32), shards)
+        shards = per_device(lambda s: s.to(torch.float32), input_tensor)
     return make_output(input_tensor, shards, dtype=dtype, memory_config=memory_config, name="typecast")
 
 
@@ -200,11 +194,20 @@ def to_device(tensor, device, memory_config=None, queue_id=0):
         raise RuntimeError(f"to_device: tensor has {len(shards)} shards but the mesh has {n} devices")
     trace.check_host_access(device, "to_device (a host write)")
     if getattr(device, "shape_only", False):
-        shards = map_shards(lambda s: s if s.is_meta else s.to("meta"), shards)
+        shards = _shape_only(shards)
     out = Tensor(list(shards), tensor.dtype, tensor.layout, device, StorageType.DEVICE,
                  memory_config or tensor.memory_config(), placement)
     recorder.emit("to_device", (), (out,), host=True)
     return out
+
+
+def _shape_only(shards: list) -> list:
+    """The shards a shape-only mesh holds: meta tensors, one per distinct shard (replicas stay one object)."""
+    meta: dict[int, torch.Tensor] = {}
+    for s in shards:
+        if id(s) not in meta:
+            meta[id(s)] = s if s.is_meta else s.to("meta")
+    return [meta[id(s)] for s in shards]
 
 
 def from_device(tensor, blocking=True, queue_id=0):
@@ -233,9 +236,8 @@ def copy_host_to_device_tensor(host_tensor, device_tensor, cq_id=None):
     if len(shards) != n:
         raise RuntimeError(f"TT_FATAL: host tensor has {len(shards)} shards, the device tensor {n}")
     if getattr(device_tensor._mesh, "shape_only", False):
-        shards = map_shards(lambda s: s if s.is_meta else s.to("meta"), shards)
-    device_tensor._shards = shards
-    device_tensor._fidelity_cache.clear()
+        shards = _shape_only(shards)
+    device_tensor._replace_shards(shards)
     recorder.emit("copy_host_to_device_tensor", (), (device_tensor,), host=True)
 
 
@@ -251,7 +253,7 @@ def to_memory_config(tensor, memory_config, dtype=None, output_tensor=None):
 
 def clone(input_tensor, dtype=None, memory_config=None, compute_kernel_config=None):
     # Real copies: the clone must not see later in-place cache writes to the original.
-    return make_output(input_tensor, map_shards(torch.clone, input_tensor._shards), dtype=dtype,
+    return make_output(input_tensor, per_device(torch.clone, input_tensor), dtype=dtype,
                        memory_config=memory_config, name="clone")
 
 
@@ -280,10 +282,10 @@ def full(shape, fill_value, dtype=None, layout=None, device=None, memory_config=
 
 
 def zeros_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
-    return make_output(tensor, map_shards(torch.zeros_like, tensor._shards), dtype=dtype, layout=layout,
+    return make_output(tensor, per_device(torch.zeros_like, tensor), dtype=dtype, layout=layout,
                        name="zeros_like")
 
 
 def ones_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
-    return make_output(tensor, map_shards(torch.ones_like, tensor._shards), dtype=dtype, layout=layout,
+    return make_output(tensor, per_device(torch.ones_like, tensor), dtype=dtype, layout=layout,
                        name="ones_like")

@@ -6,7 +6,7 @@ import builtins
 import torch
 
 from .dtypes import Layout
-from .ops_common import as_float, make_output, map_shards, per_device, reject, require_device
+from .ops_common import as_float, make_output, per_device, reject, require_device
 from .tensor import Tensor
 
 
@@ -17,26 +17,26 @@ def _move(name, tensor, shards, memory_config=None, **kw):
 def reshape(input_tensor, shape, *, memory_config=None, pad_value=0, reshape_tile_mode=None,
             sub_core_grids=None, skip_padding_fill=False):
     shape = tuple(int(d) for d in shape)
-    return _move("reshape", input_tensor, map_shards(lambda s: s.reshape(shape), input_tensor._shards), memory_config)
+    return _move("reshape", input_tensor, per_device(lambda s: s.reshape(shape), input_tensor), memory_config)
 
 
 def permute(input_tensor, dim, *, memory_config=None, pad_value=0.0):
-    return _move("permute", input_tensor, map_shards(lambda s: s.permute(*dim).contiguous(), input_tensor._shards),
+    return _move("permute", input_tensor, per_device(lambda s: s.permute(*dim).contiguous(), input_tensor),
                  memory_config)
 
 
 def transpose(input_tensor, dim1, dim2, *, memory_config=None, pad_value=0.0):
     return _move("transpose", input_tensor,
-                 map_shards(lambda s: s.transpose(dim1, dim2).contiguous(), input_tensor._shards), memory_config)
+                 per_device(lambda s: s.transpose(dim1, dim2).contiguous(), input_tensor), memory_config)
 
 
 def squeeze(input_tensor, dim=None):
     return _move("squeeze", input_tensor,
-                 map_shards(lambda s: s.squeeze() if dim is None else s.squeeze(dim), input_tensor._shards))
+                 per_device(lambda s: s.squeeze() if dim is None else s.squeeze(dim), input_tensor))
 
 
 def unsqueeze(input_tensor, dim):
-    return _move("unsqueeze", input_tensor, map_shards(lambda s: s.unsqueeze(dim), input_tensor._shards))
+    return _move("unsqueeze", input_tensor, per_device(lambda s: s.unsqueeze(dim), input_tensor))
 
 
 def _slices(start, end, step):
@@ -47,11 +47,11 @@ def _slices(start, end, step):
 def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_config=None, output_tensor=None,
           pad_value=None, sub_core_grids=None):
     idx = _slices(slice_start, slice_end, slice_step)
-    return _move("slice", input_tensor, map_shards(lambda s: s[idx].contiguous(), input_tensor._shards), memory_config)
+    return _move("slice", input_tensor, per_device(lambda s: s[idx].contiguous(), input_tensor), memory_config)
 
 
 def _getitem(self, key):
-    return _move("slice", self, map_shards(lambda s: s[key].contiguous(), self._shards))
+    return _move("slice", self, per_device(lambda s: s[key].contiguous(), self))
 
 
 Tensor.__getitem__ = _getitem
@@ -73,18 +73,18 @@ def pad(input_tensor, padding, value, *, use_multicore=True, memory_config=None,
     flat = []
     for before, after in reversed(list(padding)):
         flat += [int(before), int(after)]
-    shards = map_shards(lambda s: torch.nn.functional.pad(as_float(s), flat, value=float(value)), input_tensor._shards)
+    shards = per_device(lambda s: torch.nn.functional.pad(as_float(s), flat, value=float(value)), input_tensor)
     return _move("pad", input_tensor, shards, memory_config)
 
 
 def repeat(input_tensor, repetition_vector, *, memory_config=None, optional_output_tensor=None):
     reps = tuple(int(r) for r in repetition_vector)
-    return _move("repeat", input_tensor, map_shards(lambda s: s.repeat(*reps), input_tensor._shards), memory_config)
+    return _move("repeat", input_tensor, per_device(lambda s: s.repeat(*reps), input_tensor), memory_config)
 
 
 def repeat_interleave(input_tensor, repeats, dim, *, memory_config=None):
     return _move("repeat_interleave", input_tensor,
-                 map_shards(lambda s: s.repeat_interleave(repeats, dim=dim), input_tensor._shards), memory_config)
+                 per_device(lambda s: s.repeat_interleave(repeats, dim=dim), input_tensor), memory_config)
 
 
 def embedding(input_tensor, weight, *, memory_config=None, output_tensor=None, padding_idx=None,

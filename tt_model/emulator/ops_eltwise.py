@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .ops_common import as_float, make_output, map_shards, per_device, reject, require_device
+from .ops_common import as_float, make_output, per_device, reject, require_device
 from .tensor import Tensor
 
 
@@ -88,7 +88,7 @@ le = _comparison("le", torch.le)
 def _unary(name, fn):
     def op(input_tensor, *, memory_config=None, output_tensor=None, sub_core_grids=None, **kwargs):
         require_device(name, input_tensor)
-        shards = map_shards(lambda s: fn(as_float(s), **kwargs), input_tensor._shards)
+        shards = per_device(lambda s: fn(as_float(s), **kwargs), input_tensor)
         return make_output(input_tensor, shards, memory_config=memory_config, name=name)
     op.__name__ = name
     return op
@@ -131,7 +131,7 @@ sigmoid = _unary("sigmoid", _sigmoid)
 
 def clamp(input_tensor, min=None, max=None, *, memory_config=None, output_tensor=None):
     require_device("clamp", input_tensor)
-    shards = map_shards(lambda s: as_float(s).clamp(min=min, max=max), input_tensor._shards)
+    shards = per_device(lambda s: as_float(s).clamp(min=min, max=max), input_tensor)
     return make_output(input_tensor, shards, memory_config=memory_config, name="clamp")
 
 

@@ -22,7 +22,7 @@ import torch
 
 from .blockfloat import round_bfloat16
 from .dtypes import DataType, MathFidelity, WormholeComputeKernelConfig
-from .ops_common import as_float, make_output, require_device
+from .ops_common import as_float, make_output, per_device, require_device
 
 SRCA_BITS = 4  # mantissa bits of SrcA per pass (excluding the hidden bit)
 SRCB_BITS = 6
@@ -51,12 +51,12 @@ def _accumulate(a: torch.Tensor, b: torch.Tensor, fp32_dest: bool) -> torch.Tens
     return acc
 
 
-def _weight_slices(weight_tensor, shard_idx: int, b: torch.Tensor, transpose_b: bool):
+def _weight_slices(weight_tensor, shard: torch.Tensor, b: torch.Tensor, transpose_b: bool):
     """(Ahi, A) for a weight shard, cached on the tensor: weights are static, slicing them per call is waste."""
     if weight_tensor.dtype == DataType.BFLOAT4_B:
         return b  # bfloat4_b already fits SrcA: truncation is the identity, keep no second copy
     # Keyed by the shard object, so replicated shards (one shared tensor) share one truncated copy.
-    key = ("srcA", id(weight_tensor._shards[shard_idx]), transpose_b)
+    key = ("srcA", id(shard), transpose_b)
     cache = getattr(weight_tensor, "_fidelity_cache", None)
     if cache is not None and key in cache:
         return cache[key]
@@ -101,17 +101,8 @@ def _matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, dtype, memory_conf
     if act_name not in _ACTIVATIONS:
         raise ValueError(f"ttnn.{name}: unsupported activation {activation!r}")
     act = _ACTIVATIONS[act_name]
-    n_dev = max(a_t.num_devices, b_t.num_devices)
-    done: dict[tuple, torch.Tensor] = {}
-    shards = []
-    for i in range(n_dev):
-        a_raw = a_t._shards[i if a_t.num_devices > 1 else 0]
-        b_raw = b_t._shards[i if b_t.num_devices > 1 else 0]
-        bias_raw = bias_t._shards[i if bias_t.num_devices > 1 else 0] if bias_t is not None else None
-        key = (id(a_raw), id(b_raw), id(bias_raw))  # replicas / shape-only shards: one product for all
-        if key not in done:
-            done[key] = _product(a_raw, b_raw, bias_raw, b_t, i, transpose_a, transpose_b, config, act)
-        shards.append(done[key])
+    shards = per_device(lambda a, b, bias: _product(a, b, bias, b_t, transpose_a, transpose_b, config, act),
+                        a_t, b_t, bias_t)
     m = a_t.shape[-1] if transpose_a else a_t.shape[-2]
     n = b_t.shape[-2] if transpose_b else b_t.shape[-1]
     batch = math.prod(a_t.shape[:-2]) if a_t.shape.rank > 2 else 1
@@ -122,13 +113,13 @@ def _matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, dtype, memory_conf
                        fidelity=config.math_fidelity, program_config=program_config is not None)
 
 
-def _product(a, b, bias, b_t, i, transpose_a, transpose_b, config, act):
-    a, b = as_float(a), as_float(b)
+def _product(a, b_shard, bias, b_t, transpose_a, transpose_b, config, act):
+    a, b = as_float(a), as_float(b_shard)
     a = a.transpose(-1, -2) if transpose_a else a
     b = b.transpose(-1, -2) if transpose_b else b
     b_hi = None
     if config.math_fidelity in (MathFidelity.LoFi, MathFidelity.HiFi3) and not b.is_meta:
-        b_hi = _weight_slices(b_t, i, b, transpose_b)
+        b_hi = _weight_slices(b_t, b_shard, b, transpose_b)
     y = a @ b if a.is_meta else emulated_product(a, b, config, b_hi)
     if bias is not None:
         y = y + as_float(bias)

@@ -5,7 +5,7 @@ import torch
 
 from . import recorder
 from .dtypes import BLOCK_FLOAT, DataType, Layout, MathFidelity
-from .ops_common import as_float, make_output, map_shards, per_device, reject, require_device, require_fp32_dest
+from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest
 
 TF32_MANTISSA_BITS = 10
 
@@ -36,7 +36,7 @@ def _reduce(name, fn, input_tensor, dim, keepdim, memory_config, scalar=1.0, com
         x = _tf32(x) if fpu else x
         return fn(x * scalar if scalar != 1.0 else x, dim, keepdim)
 
-    shards = map_shards(one, input_tensor._shards)
+    shards = per_device(one, input_tensor)
     return make_output(input_tensor, shards, layout=output_layout, memory_config=memory_config, name=name,
                        fidelity=_fidelity(compute_kernel_config))
 
@@ -69,8 +69,8 @@ def min(input_tensor, dim=None, keepdim=False, *, memory_config=None, compute_ke
 def argmax(input_tensor, dim=None, keepdim=False, *, sub_core_grids=None,
            memory_config=None, output_tensor=None, enable_secondary_dm=False):
     require_device("argmax", input_tensor)
-    shards = map_shards(lambda s: as_float(s).argmax(dim=dim, keepdim=keepdim) if dim is not None
-                        else as_float(s).argmax(), input_tensor._shards)
+    shards = per_device(lambda s: as_float(s).argmax(dim=dim, keepdim=keepdim) if dim is not None
+                        else as_float(s).argmax(), input_tensor)
     return make_output(input_tensor, shards, dtype=DataType.UINT32, layout=Layout.ROW_MAJOR,
                        memory_config=memory_config, name="argmax")
 
@@ -85,7 +85,7 @@ def topk(input_tensor, k, dim=-1, largest=True, sorted=True, *, memory_config=No
         order = torch.sort(as_float(s), dim=dim, descending=largest, stable=True)
         return order.values.narrow(dim, 0, k), order.indices.narrow(dim, 0, k)
 
-    pairs = map_shards(one, input_tensor._shards)
+    pairs = per_device(one, input_tensor)
     v = make_output(input_tensor, [p[0] for p in pairs], memory_config=memory_config)
     i = make_output(input_tensor, [p[1] for p in pairs], dtype=DataType.UINT16, memory_config=memory_config)
     recorder.emit("topk", (input_tensor,), (v, i))
@@ -99,7 +99,7 @@ def softmax(input_tensor, dim=-1, *, memory_config=None, compute_kernel_config=N
         fn = lambda x: torch.softmax(x, dim=dim)
     else:  # exp of the raw inputs, as the device does without numeric_stable (overflows to inf/nan)
         fn = lambda x: torch.exp(x) / torch.exp(x).sum(dim=dim, keepdim=True)
-    shards = map_shards(lambda s: fn(as_float(s)), input_tensor._shards)
+    shards = per_device(lambda s: fn(as_float(s)), input_tensor)
     return make_output(input_tensor, shards, memory_config=memory_config, name="softmax",
                        fidelity=_fidelity(compute_kernel_config))
 

@@ -10,12 +10,11 @@ the clock but is not kept. Scopes are a stack joined with "/": tt_model names it
 """
 from __future__ import annotations
 
-import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .dtypes import Layout, TILE_SIZE
+from .tensor import padded_shape
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,6 @@ class OpRecord:
     op_class: str = ""
     bound: str = ""                          # DRAM | compute | CCL | latency | host
     est_cores: int = 0
-    start_ns: float = 0.0                    # device clock when the kernel started (first device)
 
     @property
     def device_ns(self) -> float:
@@ -78,9 +76,6 @@ class Recording:
 
     def signpost(self, name: str) -> None:
         self.signposts.append((len(self.records), name))
-
-    def device_ns(self) -> float:
-        return sum(r.device_ns for r in self.records)
 
 
 _STATE = threading.local()
@@ -133,13 +128,7 @@ def signpost(name: str) -> None:
 def tensor_info(t) -> TensorInfo:
     """TensorInfo of an emulated ttnn.Tensor (per-device shard)."""
     logical = tuple(int(d) for d in t._shards[0].shape)
-    padded = logical
-    if t._layout == Layout.TILE and len(logical) >= 1:
-        dims = list(logical)
-        for i in (-1, -2):
-            if len(dims) >= -i:
-                dims[i] = math.ceil(dims[i] / TILE_SIZE) * TILE_SIZE
-        padded = tuple(dims)
+    padded = tuple(padded_shape(logical, t._layout))
     mem = t._memory_config
     return TensorInfo(shape=padded, dtype=t._dtype.name, layout=t._layout.name,
                       buffer="L1" if mem.in_l1() else "DRAM",
@@ -154,15 +143,14 @@ def emit(op: str, inputs=(), outputs=(), *, flops: float = 0.0, fidelity=None, p
     ins = [t for t in inputs if hasattr(t, "_shards")]
     outs = [t for t in outputs if hasattr(t, "_shards")]
     first = next((t for t in ins + outs if t._mesh is not None), None)
-    mesh = first._mesh if first is not None else None
+    if first is None:
+        return None  # a host-only conversion: no device, nothing to time
+    mesh = first._mesh
     record = OpRecord(
         op=op, inputs=tuple(tensor_info(t) for t in ins), outputs=tuple(tensor_info(t) for t in outs),
-        mesh=tuple(mesh.shape) if mesh is not None else None,
-        devices=mesh.get_num_devices() if mesh is not None else 1,
+        mesh=tuple(mesh.shape), devices=mesh.get_num_devices(),
         math_fidelity=getattr(fidelity, "name", fidelity), program_config=program_config, flops=float(flops),
         dram_bytes=dram_bytes, ccl=ccl, scope=current_scope(), host=host)
-    if mesh is None:
-        return None  # a host-only conversion: no device, nothing to time
     if not clock.advance(mesh, record):
         from . import trace
         trace.capture_record(mesh, record)

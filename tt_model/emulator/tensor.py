@@ -134,8 +134,23 @@ class Tensor:
 
     def with_shards(self, shards, dtype: DataType | None = None, layout: Layout | None = None,
                     memory_config: MemoryConfig | None = None) -> "Tensor":
-        return Tensor(shards, dtype or self._dtype, layout or self._layout, self._mesh, self._storage,
+        return Tensor(canonical(shards), dtype or self._dtype, layout or self._layout, self._mesh, self._storage,
                       memory_config or self._memory_config, self.placement)
+
+    def _replace_shards(self, shards: list[torch.Tensor]) -> None:
+        """Writes new contents into this very tensor (every holder sees them); matmul's truncated weight slices
+        cached from the old contents are dropped."""
+        self._shards = shards
+        self._fidelity_cache.clear()
+
+
+def canonical(shards: list) -> list:
+    """Shape-only shards of equal shape and dtype are interchangeable: one object for all of them, so every later
+    op computes them once (a 4x8 mesh would otherwise redo each meta op for up to 32 distinct objects)."""
+    if not shards or not shards[0].is_meta:
+        return shards
+    first: dict[tuple, torch.Tensor] = {}
+    return [first.setdefault((tuple(s.shape), s.dtype), s) for s in shards]
 
 
 def is_float(dtype: DataType) -> bool:

@@ -33,7 +33,6 @@ class MeshTraceId(int):
 
 @dataclass
 class _Trace:
-    mesh: object
     base_scope: str = ""                       # recorder scope when the capture began
     calls: list = field(default_factory=list)  # (op callable, args, kwargs, result, scope below base_scope)
     records: list = field(default_factory=list)  # (OpRecord as captured, scope below base_scope)
@@ -93,7 +92,7 @@ def begin_trace_capture(mesh_device, *, cq_id=None) -> MeshTraceId:
     if id(mesh_device) in _CAPTURE:
         raise RuntimeError("TT_FATAL: a trace is already being captured on this command queue")
     trace_id = MeshTraceId(next(_IDS))
-    _traces(mesh_device)[int(trace_id)] = _Trace(mesh_device, recorder.current_scope())
+    _traces(mesh_device)[int(trace_id)] = _Trace(recorder.current_scope())
     _CAPTURE[id(mesh_device)] = (mesh_device, trace_id)
     return trace_id
 
@@ -145,7 +144,7 @@ def release_trace(mesh_device, trace_id) -> None:
 
 
 def is_trace_capture_active(device) -> bool:
-    return id(device) in _CAPTURE
+    return capturing(device)
 
 
 def synchronize_device(device, cq_id=None, sub_device_ids=[]) -> None:
@@ -160,5 +159,4 @@ def _adopt(old, new) -> None:
         for o, n in zip(old, new):
             _adopt(o, n)
     elif hasattr(old, "_shards") and old is not new:
-        old._shards = new._shards
-        old._fidelity_cache.clear()
+        old._replace_shards(new._shards)

@@ -16,9 +16,10 @@ import argparse
 import math
 import re
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.perf import quantile
 from bench.profiler_csv import ProfilerTrace, read_csv
 from tt_model.costmodel import DEFAULTS, CostModel
 
@@ -46,11 +47,10 @@ def rooflines(model: CostModel, trace: ProfilerTrace) -> list[tuple[str, float, 
     for p in trace.ops:
         if p.measured_ns <= 0:
             continue
-        cls = model.op_class(p.record)
-        if cls == "ccl":
+        cost = model._price(p.record)
+        if cost.op_class == "ccl":
             continue  # CCLs follow the link model, not a fitted class
-        cost = model._price(replace(p.record))
-        out.append((cls, max(cost.dram_ns, cost.compute_ns), p.measured_ns, p.record.op))
+        out.append((cost.op_class, max(cost.dram_ns, cost.compute_ns), p.measured_ns, p.record.op))
     return out
 
 
@@ -94,19 +94,12 @@ class Comparison:
         return [c for c in self.classes if c["rows"] >= GATED_ROWS]
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def compare(trace: ProfilerTrace, model: CostModel | None = None) -> Comparison:
     """Every measured op priced by the model (kernel time, no dispatch): per op and per class."""
     model = model or CostModel.load()
     rows = []
     for p in trace.ops:
-        cost = model._price(replace(p.record))
+        cost = model._price(p.record)
         rows.append({"op": p.record.op, "op_class": cost.op_class, "device": p.device,
                      "measured_ns": p.measured_ns, "modelled_ns": round(cost.kernel_ns, 1),
                      "ratio": cost.kernel_ns / p.measured_ns if p.measured_ns > 0 else None})
@@ -116,8 +109,8 @@ def compare(trace: ProfilerTrace, model: CostModel | None = None) -> Comparison:
         ratios = [r["ratio"] for r in mine if r["ratio"] is not None]
         classes.append({"op_class": cls, "rows": len(mine),
                         "median_ratio": statistics.median(ratios) if ratios else None,
-                        "p10_ratio": _quantile(ratios, 0.1) if ratios else None,
-                        "p90_ratio": _quantile(ratios, 0.9) if ratios else None,
+                        "p10_ratio": quantile(ratios, 0.1) if ratios else None,
+                        "p90_ratio": quantile(ratios, 0.9) if ratios else None,
                         "measured_ns": sum(r["measured_ns"] for r in mine),
                         "modelled_ns": sum(r["modelled_ns"] for r in mine)})
     return Comparison(rows, classes, sum(r["measured_ns"] for r in rows), sum(r["modelled_ns"] for r in rows))

@@ -2,7 +2,7 @@
 
 Decode: a step must at least read, once, in their device dtypes: the attention weights, the router, the experts
 the batch actually routes to (the expected number of distinct experts when ``batch`` tokens each pick top-k of E
-uniformly, E (1 - (1 - k/E)^batch), unless the run counted them), the lm_head, the norms, the embedding rows and
+uniformly, E (1 - (1 - k/E)^batch)), the lm_head, the norms, the embedding rows and
 every user's KV cache up to its position (sliding layers: the window). Lower bound = those bytes / the mesh's
 aggregate DRAM bandwidth (devices x 288 GB/s). Prefill: the larger of its FLOP bound (2 x the weights each token
 uses + attention scores, at the matmul fidelity's peak on every core of the mesh) and reading every weight once.
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from tt_model.costmodel import ELEMENT_BYTES, CostModel
 
-CATEGORIES = ("attention", "experts", "router", "norms", "CCL", "lm_head", "embedding", "data movement", "other")
 TIERS = (("target", 1.0), ("complete", 0.5), ("functional", 0.1))
 # tt-inference-server theoretical targets at ISL/OSL 128/128 (wormhole.md, "Reference figures"); keyed by the
 # published model (layers, experts) and mesh. 120B on Galaxy is published at concurrency 128 only.
@@ -43,8 +42,6 @@ class Limit:
     prefill_s: float                     # lower bound of the prefill of the whole batch
     decode_bytes: dict[str, float]       # per category, whole mesh
     decode_category_s: dict[str, float] = field(default_factory=dict)
-    prefill_flops: float = 0.0
-    experts_touched: float = 0.0
 
     def pct(self, seconds: float, limit: float) -> float | None:
         return 100.0 * limit / seconds if seconds and seconds > 0 else None
@@ -59,15 +56,14 @@ def experts_touched(experts: int, k: int, tokens: int) -> float:
 
 
 def physical_limit(config, precision, devices: int, batch: int, isl: int, osl: int,
-                   model: CostModel | None = None, routed: float | None = None) -> Limit:
-    """``routed``: distinct experts per layer a decode step really used (from a run), else the uniform expectation."""
+                   model: CostModel | None = None) -> Limit:
     model = model or CostModel.load()
     c = config
     h, hd, nh, nkv = c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads
     e, k, inter, layers = c.num_local_experts, c.num_experts_per_tok, c.intermediate_size, c.num_hidden_layers
     attn_w = h * nh * hd * 2 + h * nkv * hd * 2                      # q, o + k, v
     expert_w = 3 * h * inter                                          # gate, up, down
-    touched = routed if routed is not None else experts_touched(e, k, batch)
+    touched = experts_touched(e, k, batch)
     context = isl + osl / 2                                           # mean position over the decode steps
     kv_positions = sum(min(context, c.sliding_window) if c.is_sliding(i) else context for i in range(layers))
     decode = {
@@ -91,7 +87,7 @@ def physical_limit(config, precision, devices: int, batch: int, isl: int, osl: i
     weights = layers * (_bytes(attn_w, precision.attention_weights) + _bytes(e * expert_w, precision.expert_weights)
                         + _bytes(e * h, precision.router_weights)) + _bytes(c.vocab_size * h, precision.lm_head_weights)
     prefill = max(flops / peak, weights / bandwidth)
-    return Limit(sum(category_s.values()), prefill, decode, category_s, flops, touched)
+    return Limit(sum(category_s.values()), prefill, decode, category_s)
 
 
 def targets(config, mesh: str, limit: Limit, batch: int) -> dict:

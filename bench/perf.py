@@ -26,6 +26,7 @@ from bench import limits
 from bench.perf_schema import Breakdown, CategoryTime, OpTime, PerfPoint, StepStats
 from bench.results import Provenance, Row, RunResult, Verdict, new_run_id, utc_now
 from bench.suite import LoadedSuite
+from ground.captures import decode_phase, phase_key
 from ground.errors import UserError
 
 Log = Callable[[str], None]
@@ -66,6 +67,15 @@ class Plan:
     trace: bool
     precision: object
     suite_hash: str
+    cost_model: object                  # the loaded tt_model.costmodel.CostModel, shared by every check and mesh
+
+
+@dataclass(frozen=True)
+class MeasuredProfile:
+    """A hardware run's profiler CSV, read once: every op measured vs modelled, and the measured op breakdown."""
+    source: Path
+    comparison: object                  # bench.calibrate.Comparison
+    breakdown: list[Breakdown]
 
 
 @dataclass
@@ -73,13 +83,16 @@ class MeshRun:
     result: RunResult
     records: list = field(default_factory=list)        # modelled op trace of one measured run (CSV)
     signposts: list = field(default_factory=list)
+    profile: MeasuredProfile | None = None             # with --profile-csv: the same for every mesh
 
 
 # ----------------------------------------------------------------------------- planning (all checks before work)
 def plan(request: PerfRequest) -> Plan:
+    from tt_model.costmodel import CostModel
     from tt_model.mesh import check_divisibility, parse_mesh
     from tt_model.precision import resolve_precision
 
+    cost_model = CostModel.load(request.cost_model or None)  # a bad file fails before any other check
     sweep = request.suite.suite.perf if request.suite is not None and request.suite.suite.perf else None
     checkpoint, label = _checkpoint(request, sweep)
     meshes = list(request.meshes) or (sweep.meshes if sweep and sweep.meshes else None) or (
@@ -112,13 +125,13 @@ def plan(request: PerfRequest) -> Plan:
         check_divisibility(mesh, config)
         for batch in batches:
             length = math.ceil((max(isls) + max(osls)) / 32) * 32
-            limits.check_capacity(config, precision, mesh, batch, length)
+            limits.check_capacity(config, precision, mesh, batch, length, cost_model)
     _check_host_memory(checkpoint, request.backend)
     trace = request.trace if request.trace is not None else (sweep.trace if sweep else True)
     suite_hash = request.suite.hash if request.suite else hashlib.sha256(json.dumps(
         [label, meshes, batches, isls, osls], sort_keys=True).encode()).hexdigest()
     return Plan(checkpoint, label, [str(parse_mesh(m)) for m in meshes], batches, isls, osls, repeats, warmup, trace,
-                precision, suite_hash)
+                precision, suite_hash, cost_model)
 
 
 def _check_host_memory(checkpoint, backend: str) -> None:
@@ -218,7 +231,7 @@ def _one_run(model, ids, osl: int, signposts: bool = False) -> RunTimes:
         model.signpost("DECODE_START")
     token, steps = _next_tokens(logits[:, -1]), []
     for step in range(osl):
-        with scope(ttnn, f"decode_{step}"):
+        with scope(ttnn, decode_phase(step)):
             logits, t = _timed(model, lambda: model.decode_step(token))
         steps.append(t)
         token = _next_tokens(logits)
@@ -242,11 +255,10 @@ def _compile_run(model, ids, osl: int, trace: bool) -> tuple[Timed, Timed]:
 
 def run_perf(request: PerfRequest, log: Log = lambda msg: None) -> list[MeshRun]:
     import tt_model
-    from tt_model.costmodel import CostModel
 
     p = plan(request)
-    cost_model = CostModel.load(request.cost_model) if request.cost_model else CostModel.load()
-    measured_profile = _profile(request.profile_csv, cost_model) if request.profile_csv else None
+    cost_model = p.cost_model
+    profile = _measured(request.profile_csv, cost_model) if request.profile_csv else None
     runs = []
     for mesh in p.meshes:
         log(f"mesh {mesh}: loading {p.label} ({'shape-only' if getattr(p.checkpoint, 'shape_only', False) else p.checkpoint.path})")
@@ -254,7 +266,7 @@ def run_perf(request: PerfRequest, log: Log = lambda msg: None) -> list[MeshRun]
             model = tt_model.load(p.checkpoint, mesh=mesh, backend=request.backend, precision=p.precision,
                                   trace=p.trace)
             try:
-                runs.append(_run_mesh(p, model, mesh, cost_model, measured_profile, request, log))
+                runs.append(_run_mesh(p, model, mesh, cost_model, profile, request, log))
             finally:
                 model.close()
     return runs
@@ -274,8 +286,11 @@ def _prompt(config, batch: int, isl: int) -> torch.Tensor:
     return torch.randint(config.vocab_size, (batch, isl), generator=torch.Generator().manual_seed(batch * 7919 + isl))
 
 
-def _run_mesh(p: Plan, model, mesh: str, cost_model, measured_profile, request, log) -> MeshRun:
+def _run_mesh(p: Plan, model, mesh: str, cost_model, profile, request, log) -> MeshRun:
+    from tt_model.mesh import parse_mesh
+
     emulated = model.device_clock_ns() is not None
+    devices = parse_mesh(mesh).num_devices
     points, rows, verdicts = [], [], []
     csv_records, csv_signposts = [], []
     for batch in p.batches:
@@ -295,7 +310,7 @@ def _run_mesh(p: Plan, model, mesh: str, cost_model, measured_profile, request, 
                     if recording is not None:
                         log_records = recording
                 log(f"mesh {mesh}: batch {batch}, ISL {isl}, OSL {osl}: {p.repeats} run(s) done")
-                limit = limits.physical_limit(model.config, p.precision, _devices(mesh), batch, isl, osl, cost_model)
+                limit = limits.physical_limit(model.config, p.precision, devices, batch, isl, osl, cost_model)
                 goal = limits.targets(model.config, mesh, limit, batch)
                 # Host wall time of the emulator is reported for real weights only: in shape-only mode no
                 # arithmetic runs, so it would time nothing a reader could use.
@@ -306,8 +321,8 @@ def _run_mesh(p: Plan, model, mesh: str, cost_model, measured_profile, request, 
                     breakdown = []
                     if timing == "modelled" and log_records is not None:
                         breakdown = breakdowns(log_records.records, limit, osl)
-                    elif timing == "measured" and clock == "device" and measured_profile is not None:
-                        breakdown = measured_profile
+                    elif timing == "measured" and clock == "device" and profile is not None:
+                        breakdown = profile.breakdown
                     point = _point(mesh, batch, isl, osl, timing, clock, runs, compile_prefill, compile_decode,
                                    limit, goal, p, breakdown)
                     points.append(point)
@@ -316,17 +331,12 @@ def _run_mesh(p: Plan, model, mesh: str, cost_model, measured_profile, request, 
                 if log_records is not None and not csv_records:
                     csv_records, csv_signposts = _csv_slice(log_records, request.csv_decode_steps)
     result = _result(p, model, mesh, points, rows, verdicts, cost_model)
-    return MeshRun(result, csv_records, csv_signposts)
+    return MeshRun(result, csv_records, csv_signposts, profile)
 
 
 def _recording():
     from tt_model.emulator import recording
     return recording()
-
-
-def _devices(mesh: str) -> int:
-    rows, cols = (int(v) for v in mesh.split("x"))
-    return rows * cols
 
 
 # ----------------------------------------------------------------------------- statistics and points
@@ -425,17 +435,16 @@ def category(record) -> str:
 
 
 def _phase(scope: str) -> tuple[str, int | None]:
-    head = scope.split("/", 1)[0]
-    if head.startswith("decode_"):
-        return "decode", int(head[len("decode_"):])
-    return ("prefill", None) if head == "prefill" else ("other", None)
+    phase, step = phase_key(scope.split("/", 1)[0])
+    return (phase, step) if phase in ("prefill", "decode") else ("other", None)
 
 
 def breakdowns(records, limit: limits.Limit, osl: int) -> list[Breakdown]:
     """Per phase (prefill; decode per step, steps 1.. averaged): device time by category, top ops, bounds."""
     out = []
-    prefill = [r for r in records if _phase(r.scope)[0] == "prefill"]
-    decode = [r for r in records if _phase(r.scope)[0] == "decode" and _phase(r.scope)[1] >= 1]
+    phases = [(_phase(r.scope), r) for r in records]
+    prefill = [r for (phase, _), r in phases if phase == "prefill"]
+    decode = [r for (phase, step), r in phases if phase == "decode" and step >= 1]
     steps = max(1, osl - 1)
     if prefill:
         out.append(_breakdown("prefill", prefill, 1, None, "modelled op trace"))
@@ -450,9 +459,9 @@ def _breakdown(phase, records, per, limit_s, source) -> Breakdown:
     ops: dict[tuple, list] = {}
     bounds: dict[str, float] = {}
     for r in records:
-        ms = r.device_ns / per / 1e6
-        cats[category(r)] = cats.get(category(r), 0.0) + ms
-        entry = ops.setdefault((r.op, category(r), r.op_class), [0, 0.0, {}])
+        ms, cat = r.device_ns / per / 1e6, category(r)
+        cats[cat] = cats.get(cat, 0.0) + ms
+        entry = ops.setdefault((r.op, cat, r.op_class), [0, 0.0, {}])
         entry[0] += 1
         entry[1] += ms
         entry[2][r.bound] = entry[2].get(r.bound, 0.0) + r.kernel_ns
@@ -473,16 +482,16 @@ def _breakdown(phase, records, per, limit_s, source) -> Breakdown:
                      ops=round(len(records) / per), source=source)
 
 
-def measured_breakdown(path: Path, cost_model=None) -> list[Breakdown]:
-    from tt_model.costmodel import CostModel
-    return _profile(path, cost_model or CostModel.load())
-
-
-def _profile(path: Path, cost_model) -> list[Breakdown]:
-    """A hardware run's profiler CSV as the same per-op breakdown (decode between DECODE_START/END when present)."""
+def _measured(path: Path, cost_model) -> MeasuredProfile:
+    from bench.calibrate import compare
     from bench.profiler_csv import read_csv
 
     trace = read_csv(path)
+    return MeasuredProfile(path, compare(trace, cost_model), _profile(trace, cost_model))
+
+
+def _profile(trace, cost_model) -> list[Breakdown]:
+    """A hardware run's profiler CSV as the same per-op breakdown (decode between DECODE_START/END when present)."""
     names = {n for _, n in trace.signposts}
     out = []
     for phase, start, end in (("prefill", "PREFILL_START", "PREFILL_END"), ("decode", "DECODE_START", "DECODE_END")):
@@ -494,7 +503,7 @@ def _profile(path: Path, cost_model) -> list[Breakdown]:
             r.kernel_ns, r.dispatch_ns, r.op_class, r.bound = op.measured_ns, op.op_to_op_ns, cost.op_class, cost.bound
             records.append(r)
         if records:
-            out.append(_breakdown(phase, records, 1, None, f"measured: {path}"))
+            out.append(_breakdown(phase, records, 1, None, f"measured: {trace.source}"))
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ground.errors import UserError
+from tt_model.costmodel import BINARY_OPS
 from tt_model.emulator.recorder import CclInfo, OpRecord, TensorInfo
 
 COLUMNS = [
@@ -58,8 +59,6 @@ OP_CODES = {
     "to_memory_config": "CopyDeviceOperation", "scaled_dot_product_attention": "SDPAOperation",
     "scaled_dot_product_attention_decode": "SdpaDecodeDeviceOperation",
 }
-_BINARY = {"add", "sub", "mul", "div", "multiply", "subtract", "divide", "maximum", "minimum", "eq", "ne", "gt",
-           "ge", "lt", "le", "where"}
 
 
 @dataclass
@@ -183,7 +182,7 @@ def _profiled(row: dict, code: str, signpost: str | None) -> ProfiledOp:
 def op_code(op: str) -> str:
     if op in OP_CODES:
         return OP_CODES[op]
-    if op in _BINARY:
+    if op in BINARY_OPS:
         return "BinaryNgDeviceOperation"
     return "UnaryDeviceOperation" if op.islower() else op
 

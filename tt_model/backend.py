@@ -1,11 +1,12 @@
 """The one switch between real TT-NN and the host emulator.
 
-``get_ttnn("auto")`` returns the real ``ttnn`` module when it imports AND a device opens, else the emulator;
-``GPTOSS_BENCH_BACKEND`` (auto | ttnn | emulated) overrides "auto". The result is used exactly like
+``get_ttnn("auto")`` returns the real ``ttnn`` module when it imports AND a device opens (probed once per process),
+else the emulator; ``GPTOSS_BENCH_BACKEND`` (auto | ttnn | emulated) overrides "auto". The result is used exactly like
 ``import ttnn``.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import types
 
@@ -31,6 +32,7 @@ def _import_real():
         return None
 
 
+@functools.cache  # probing opens and closes a device: once per process, not on every "auto" resolution
 def _device_opens(ttnn) -> bool:
     try:
         device = ttnn.open_mesh_device(ttnn.MeshShape(1, 1))

@@ -31,10 +31,12 @@ TILE = 32
 ELEMENT_BYTES = {"BFLOAT16": 2.0, "FLOAT32": 4.0, "UINT32": 4.0, "INT32": 4.0, "UINT16": 2.0, "UINT8": 1.0,
                  "BFLOAT8_B": 1.0 + 1 / 16, "BFLOAT4_B": 0.5 + 1 / 16}
 
+# ttnn's elementwise binary ops: one op class here, one profiler op code (BinaryNg...) in bench.profiler_csv
+BINARY_OPS = frozenset({"add", "sub", "mul", "div", "multiply", "subtract", "divide", "maximum", "minimum", "eq", "ne",
+                        "gt", "ge", "lt", "le", "where"})
 # ttnn op names (emulator) and profiler OP CODE fragments -> op class. Matmuls are split further by config.
 _BY_NAME = {
-    **{n: "binary" for n in ("add", "sub", "mul", "div", "multiply", "subtract", "divide", "maximum", "minimum",
-                             "eq", "ne", "gt", "ge", "lt", "le", "where")},
+    **{n: "binary" for n in BINARY_OPS},
     **{n: "unary" for n in ("neg", "abs", "silu", "relu", "tanh", "square", "sqrt", "rsqrt", "reciprocal", "exp",
                             "log", "cos", "sin", "gelu", "sigmoid", "clamp", "typecast", "zeros_like", "ones_like",
                             "clone")},
@@ -256,13 +258,3 @@ class CostModel:
         shard = tensor_bytes(r.inputs[0]) if r.inputs else 0.0
         step_ns = shard * fraction / (links * self.link_bw) * 1e9 + self.hop_ns
         return Cost(steps * step_ns, self.dispatch_ns, "ccl", "CCL", links)
-
-
-_DEFAULT: CostModel | None = None
-
-
-def default_model() -> CostModel:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = CostModel.load()
-    return _DEFAULT

@@ -33,9 +33,6 @@ class MetaTensorReader:
         """As stored: the published layout keeps every dense tensor in bfloat16."""
         return torch.empty(self.shapes[name], dtype=torch.bfloat16, device="meta")
 
-    def expert_weight(self, prefix: str, leaf: str) -> torch.Tensor:
-        return self.float(f"{prefix}.{leaf}")
-
     def expert_row(self, prefix: str, leaf: str, expert: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.empty(self.shapes[f"{prefix}.{leaf}"][1:], dtype=dtype, device="meta")
 
@@ -69,6 +66,3 @@ class ShapeOnlyCheckpoint:
 
     def hf_config(self, quantized: bool = False):
         return self.config.hf_config(quantized)
-
-    def weight_bytes(self) -> int:
-        return 0

@@ -56,16 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.calibrate import compare
-    from bench.perf import PerfRequest, measured_breakdown, run_perf
+    from bench.perf import PerfRequest, run_perf
     from bench.perf_summary import performance_block, table
-    from bench.profiler_csv import read_csv, write_csv
+    from bench.profiler_csv import write_csv
     from bench import preflight
     from bench.output import emit
     from bench.store import connect, land
     from ground.fsutil import atomic_text
     from bench.suite import load_suite
-    from tt_model.costmodel import CostModel
     from tt_model.mesh import parse_mesh
 
     if args.size is not None and args.size not in ("20b", "120b"):
@@ -78,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     meshes = tuple(str(parse_mesh(m)) for m in args.mesh) if args.mesh else ()
     preflight.writable_dir(args.out, "--out")
     preflight.usable_db(args.db)
-    cost_model = CostModel.load(args.cost_model) if args.cost_model else None  # a bad file fails before any work
     request = PerfRequest(suite=suite, size=args.size, model=args.model, meshes=meshes, batches=args.batch,
                           isls=args.isl, osls=args.osl, repeats=args.repeats, warmup=args.warmup, trace=args.trace,
                           precision=args.precision, backend=args.backend, cost_model=args.cost_model,
@@ -96,13 +93,13 @@ def run(args: argparse.Namespace) -> int:
         if run_.records:
             csv = write_csv(args.out / f"ops_perf_results_{result.run_id}.csv", run_.records, run_.signposts)
             emit(f"modelled op trace: {csv}")
-        if args.profile_csv is not None:
-            comparison = compare(read_csv(args.profile_csv), cost_model)
+        if run_.profile is not None:
+            comparison = run_.profile.comparison
             profile = atomic_text(args.out / f"profile-{result.run_id}.json", json.dumps({
-                "source": str(args.profile_csv), "rows": comparison.rows, "classes": comparison.classes,
+                "source": str(run_.profile.source), "rows": comparison.rows, "classes": comparison.classes,
                 "measured_total_ns": comparison.measured_total_ns, "modelled_total_ns": comparison.modelled_total_ns,
                 "total_error": comparison.total_error,
-                "breakdown": [b.model_dump() for b in measured_breakdown(args.profile_csv, cost_model)]}, indent=1))
+                "breakdown": [b.model_dump() for b in run_.profile.breakdown]}, indent=1))
             emit(f"profile (measured vs modelled per op): {profile}")
         emit(f"results: {path}  (run {result.run_id})")
     return 0

@@ -145,7 +145,7 @@ def _run_mesh(request, checkpoint, mesh, backend, prompts, ref_prompts, forcing,
     progress.phase(device, units)
     started = time.perf_counter()
     with _step(progress, device, "load weights"):
-        model = tt_model.load(checkpoint, mesh=mesh, backend=backend, precision=_precision(suite.dtypes))
+        model = tt_model.load(checkpoint, mesh=mesh, backend=backend, precision=suite.dtypes.precision())
     try:
         device_runs = []
         for ids, ref in zip(prompts, ref_prompts):
@@ -176,13 +176,6 @@ def _run_mesh(request, checkpoint, mesh, backend, prompts, ref_prompts, forcing,
     rows += [Row(metric="wall_seconds", mesh=mesh, side="reference", value=reference_seconds),
              Row(metric="wall_seconds", mesh=mesh, side="device", value=device_seconds)]
     return _result(request, checkpoint, mesh, model.backend_info, rows, record)
-
-
-def _precision(dtypes):
-    from tt_model.precision import Precision
-
-    return Precision(expert_weights=dtypes.experts, attention_weights=dtypes.attention,
-                     lm_head_weights=dtypes.lm_head, activations=dtypes.activations)
 
 
 def _device_forcing(model, tf: TeacherForcingInput, ref: Captures, on_step=lambda step, total: None) -> torch.Tensor:

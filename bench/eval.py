@@ -252,14 +252,6 @@ def _result(request: EvalRequest, mesh: str, reference: SideRun, device: SideRun
                      thresholds=thresholds, rows=rows, verdicts=verdicts)
 
 
-def precision_of(dtypes):
-    """A suite's device dtypes as the tt_model Precision they stand for."""
-    from tt_model.precision import Precision
-
-    return Precision(expert_weights=dtypes.experts, attention_weights=dtypes.attention,
-                     lm_head_weights=dtypes.lm_head, activations=dtypes.activations)
-
-
 def suite_task_scores(request, checkpoint: Checkpoint, log: Callable[[str], None]) -> Callable[[RunResult], RunResult]:
     """For ``bench.accuracy``: the lm-eval tasks an accuracy suite lists (``tasks:``), scored on both
     sides now (so an unknown task or missing data stops the run before the long comparison), and a
@@ -270,7 +262,7 @@ def suite_task_scores(request, checkpoint: Checkpoint, log: Callable[[str], None
     spec = suite.tasks
     eval_request = EvalRequest(
         tasks=tuple(spec.names), checkpoint=checkpoint, meshes=tuple(request.meshes or suite.meshes),
-        backend=request.backend, precision=None if "precision" in spec.model_args else precision_of(suite.dtypes),
+        backend=request.backend, precision=None if "precision" in spec.model_args else suite.dtypes.precision(),
         limit=spec.limit, num_fewshot=spec.num_fewshot, tolerance=spec.tolerance, model_args=dict(spec.model_args),
         suite_name=suite.name, suite_hash=request.suite.hash)
     scored = {run.result.provenance.mesh: run.result for run in run_eval(eval_request, Progress(log=log, quiet_lm_eval=True))}

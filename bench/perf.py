@@ -106,7 +106,7 @@ def plan(request: PerfRequest) -> Plan:
         raise UserError(f"--repeats {repeats}: at least one measured run is needed")
     if warmup < 0:
         raise UserError(f"--warmup {warmup}: must be 0 or more")
-    precision = resolve_precision(request.precision or (_suite_precision(request.suite) if request.suite else None))
+    precision = resolve_precision(request.precision or (request.suite.suite.dtypes.precision() if request.suite else None))
     config = checkpoint.config
     for name, values in (("--batch", batches), ("--isl", isls), ("--osl", osls)):
         bad = [v for v in values if v < 1]
@@ -178,14 +178,6 @@ def shape_only(size: str):
     if size not in ("20b", "120b"):
         raise UserError(f"--size {size!r} is not known; expected 20b or 120b")
     return ShapeOnlyCheckpoint(published_config(PRESETS[size]), size)
-
-
-def _suite_precision(suite: LoadedSuite):
-    from tt_model.precision import Precision
-
-    d = suite.suite.dtypes
-    return Precision(expert_weights=d.experts, attention_weights=d.attention, lm_head_weights=d.lm_head,
-                     activations=d.activations)
 
 
 # ----------------------------------------------------------------------------- running

@@ -39,6 +39,13 @@ class Dtypes(_Strict):
     lm_head: Literal["bfloat16", "bfloat8_b", "bfloat4_b"] = "bfloat8_b"
     activations: Literal["bfloat16", "float32"] = "bfloat16"
 
+    def precision(self):
+        """These device dtypes as the tt_model Precision they stand for."""
+        from tt_model.precision import Precision
+
+        return Precision(expert_weights=self.experts, attention_weights=self.attention, lm_head_weights=self.lm_head,
+                         activations=self.activations)
+
 
 class Prompt(_Strict):
     """Exactly one of ``text`` (inline), ``text_file`` or ``tokens_file`` (JSON list of ids)."""

@@ -56,7 +56,7 @@ def request_from_args(args: argparse.Namespace):
     """The EvalRequest the arguments (and the suite, when given) describe."""
     from lm_eval.utils import simple_parse_args_string
 
-    from bench.eval import DEFAULT_TOLERANCE, EvalRequest, precision_of
+    from bench.eval import DEFAULT_TOLERANCE, EvalRequest
     from bench.suite import load_suite
     from ground.checkpoint import resolve_checkpoint
     from tt_model.mesh import parse_mesh
@@ -93,7 +93,7 @@ def request_from_args(args: argparse.Namespace):
     meshes = (str(parse_mesh(args.mesh)),) if args.mesh else tuple(loaded.suite.meshes) if loaded else ("1x8",)
     checkpoint = resolve_checkpoint(args.model, loaded.suite.model if loaded else None,
                                     loaded.source.parent if loaded else None)
-    precision = precision_of(loaded.suite.dtypes) if loaded and "precision" not in model_args else None
+    precision = loaded.suite.dtypes.precision() if loaded and "precision" not in model_args else None
     return EvalRequest(
         tasks=names, checkpoint=checkpoint, meshes=meshes, backend=args.backend, precision=precision,
         limit=args.limit if args.limit is not None else (spec.limit if spec else None),

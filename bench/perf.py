@@ -90,6 +90,7 @@ class MeshRun:
 def plan(request: PerfRequest) -> Plan:
     from tt_model.costmodel import CostModel
     from tt_model.mesh import check_divisibility, parse_mesh
+    from tt_model.model import cache_length
     from tt_model.precision import resolve_precision
 
     cost_model = CostModel.load(request.cost_model or None)  # a bad file fails before any other check
@@ -120,11 +121,11 @@ def plan(request: PerfRequest) -> Plan:
             if isl + osl > config.max_position_embeddings:
                 raise UserError(f"--isl {isl} + --osl {osl} = {isl + osl} exceeds the model's context of "
                                 f"{config.max_position_embeddings} tokens")
+    length = cache_length(max(isls) + max(osls))  # the KV cache the model will allocate
     for spec in meshes:
         mesh = parse_mesh(spec)
         check_divisibility(mesh, config)
         for batch in batches:
-            length = math.ceil((max(isls) + max(osls)) / 32) * 32
             limits.check_capacity(config, precision, mesh, batch, length, cost_model)
     _check_host_memory(checkpoint, request.backend)
     trace = request.trace if request.trace is not None else (sweep.trace if sweep else True)

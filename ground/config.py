@@ -50,6 +50,10 @@ class ModelConfig:
     def is_sliding(self, layer: int) -> bool:
         return self.layer_types[layer] == "sliding_attention"
 
+    def window(self, layer: int) -> int | None:
+        """The layer's attention window: sliding_window for banded layers, None for dense ones."""
+        return self.sliding_window if self.is_sliding(layer) else None
+
     @property
     def is_mxfp4(self) -> bool:
         return (self.raw.get("quantization_config") or {}).get("quant_method") == "mxfp4"

@@ -20,6 +20,11 @@ from tt_model.rope import RotaryTables
 from tt_model.weights import DeviceWeights, cache_dir, unpad_shards
 
 
+def cache_length(tokens: int) -> int:
+    """KV cache slots for ``tokens`` positions: whole tiles of 32, as the caches are tile-laid-out."""
+    return -(-tokens // 32) * 32
+
+
 class GptOssModel:
     def __init__(self, ttnn, checkpoint, mesh, precision, layers: int | None = None, cache_root=None,
                  trace: bool = False):
@@ -48,6 +53,7 @@ class GptOssModel:
                                    precision.dtype(ttnn, "lm_head_weights"), cols=-1)
         reader.release()
         self.kernel = precision.kernel_config(ttnn)
+        self.windows = {config.window(i) for i in range(n_layers)}  # one decode mask per distinct window
         self.valid: torch.Tensor | None = None  # [B, slots] which cache slots hold real tokens
         self.cache_len = 0
         self.cache_shape: tuple[int, int] | None = None  # (batch, cache_len) the caches were allocated for
@@ -115,13 +121,13 @@ class GptOssModel:
         """token_ids [B, S] (left padded, mask 0 on pads) -> logits [B, S, V]. Fills the KV caches."""
         ids, valid = _check_inputs(token_ids, attention_mask)
         batch, seq = ids.shape
-        self._allocate_caches(batch, -(-(seq + max_new_tokens) // 32) * 32)
+        self._allocate_caches(batch, cache_length(seq + max_new_tokens))
         self.valid = valid
         cos, sin = self._rope(_positions(valid))
         masks = {}
 
         def attend(i):
-            window = self.config.sliding_window if self.config.is_sliding(i) else None
+            window = self.config.window(i)
             if window not in masks:
                 masks[window] = self._put(prefill_mask(valid, window), self.ttnn.float32)
             return lambda attn, h: attn.prefill(h, batch, seq, cos, sin, masks[window])
@@ -159,7 +165,7 @@ class GptOssModel:
         batch = inputs.tokens.shape[-1]
 
         def attend(i):
-            window = self.config.sliding_window if self.config.is_sliding(i) else None
+            window = self.config.window(i)
             return lambda attn, h: attn.decode(h, batch, inputs.slot, inputs.cos, inputs.sin, inputs.masks[window])
 
         return self._forward(self._lookup(inputs.tokens), attend, record)
@@ -191,10 +197,9 @@ class GptOssModel:
             raise UserError(f"KV cache full at {self.cache_len} slots; pass a larger max_new_tokens to prefill")
         self.valid = torch.cat([self.valid, torch.ones(batch, 1, dtype=torch.bool)], dim=1)
         cos, sin = self.rope.cos_sin(self.valid.sum(dim=1, keepdim=True) - 1)  # positions [B, 1]
-        windows = {self.config.sliding_window if self.config.is_sliding(i) else None for i in range(len(self.layers))}
         host = {"tokens": (torch.zeros(batch) if tokens is None else tokens).reshape(1, -1).to(torch.int32),
                 "cos": cos[:, None], "sin": sin[:, None], "slot": torch.full((batch,), slot, dtype=torch.int32),
-                **{("mask", w): decode_mask(self.valid, slot, self.cache_len, w) for w in windows}}
+                **{("mask", w): decode_mask(self.valid, slot, self.cache_len, w) for w in self.windows}}
         if self._inputs is None:
             self._inputs = DecodeInputs.allocate(self, host)
         else:
@@ -212,13 +217,13 @@ class GptOssModel:
             layer_in = prefill.layers[index]["layer_in"]
             batch, seq, hidden = layer_in.shape
             valid = torch.ones(batch, seq, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
-            self.cache_len = -(-(seq + max(len(steps), 1)) // 32) * 32
+            self.cache_len = cache_length(seq + max(len(steps), 1))
             self.layers[index].attention.allocate_cache(batch, self.cache_len)
             self.cache_shape, self._inputs = None, None  # the layers' caches no longer match: reallocate next time
             self.release_trace()
             self.valid = valid
             cos, sin = self._rope(_positions(valid))
-            window = self.config.sliding_window if self.config.is_sliding(index) else None
+            window = self.config.window(index)
             mask = self._put(prefill_mask(valid, window), self.ttnn.float32)
             x = self._put(layer_in.reshape(1, 1, batch * seq, hidden).float(), self.ttnn.bfloat16)
             self.layers[index](x, lambda attn, h: attn.prefill(h, batch, seq, cos, sin, mask),
@@ -242,7 +247,7 @@ class GptOssModel:
         layer = self.layers[index]
         layer.attention.cache_k = layer.attention.cache_v = None  # no cache writes for an isolated run
         cos, sin = self._rope(_positions(valid))
-        window = self.config.sliding_window if self.config.is_sliding(index) else None
+        window = self.config.window(index)
         mask = self._put(prefill_mask(valid, window), self.ttnn.float32)
         x = self._put(layer_in.reshape(1, 1, batch * seq, hidden).float(), self.ttnn.bfloat16)
         out: dict[str, torch.Tensor] = {}

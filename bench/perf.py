@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from bench import limits
-from bench.perf_schema import Breakdown, CategoryTime, OpTime, PerfPoint, StepStats
+from bench.perf_schema import Breakdown, CategoryTime, OpTime, PerfPoint, Readiness, StepStats
 from bench.results import Provenance, Row, RunResult, Verdict, new_run_id, utc_now
 from bench.suite import LoadedSuite
 from ground.captures import decode_phase, phase_key
@@ -318,6 +318,8 @@ def _run_mesh(p: Plan, model, mesh: str, cost_model, profile, request, log) -> M
                         breakdown = profile.breakdown
                     point = _point(mesh, batch, isl, osl, timing, clock, runs, compile_prefill, compile_decode,
                                    limit, goal, p, breakdown)
+                    if timing == "modelled":
+                        point.readiness = _readiness(model, breakdown)
                     points.append(point)
                     rows += point_rows(point)
                     verdicts += _verdicts(point)
@@ -325,6 +327,14 @@ def _run_mesh(p: Plan, model, mesh: str, cost_model, profile, request, log) -> M
                     csv_records, csv_signposts = _csv_slice(log_records, request.csv_decode_steps)
     result = _result(p, model, mesh, points, rows, verdicts, cost_model)
     return MeshRun(result, csv_records, csv_signposts, profile)
+
+
+def _readiness(model, breakdown) -> Readiness | None:
+    memory = model.device_memory()
+    if memory is None:
+        return None
+    decode = next((b.ops for b in breakdown if b.phase == "decode"), 0)
+    return Readiness(**memory, ops_per_decode_step=decode)
 
 
 def _recording():

@@ -52,6 +52,20 @@ class Breakdown(_Strict):
     source: str                     # "modelled op trace" or the profiler CSV it came from
 
 
+class Readiness(_Strict):
+    """Would this point run on the Wormhole mesh it models? The emulator refused every op a device refuses (or
+    the run would have stopped); these are the capacities it was held to, at the run's peak."""
+    peak_dram_bytes_per_chip: int
+    dram_bytes_per_chip: int        # 12 banks of 1 GiB, less the trace region carved from each
+    peak_l1_bytes_per_core: int
+    l1_bytes_per_core: int          # L1 above the reserved base, less l1_small_size
+    trace_bytes: int                # the largest captured decode step's trace buffer
+    trace_region_bytes: int         # 0: trace buffers in ordinary DRAM (ttnn 0.81.1)
+    ops_per_decode_step: int
+    unsafe_allocations: int         # device allocations made while a captured trace was alive
+    unsafe_at_replay: int = 0       # of those, the most still alive when a trace replayed (may be overwritten)
+
+
 class PerfPoint(_Strict):
     mesh: str
     batch: int
@@ -79,3 +93,4 @@ class PerfPoint(_Strict):
     repeats: int = 1
     trace: bool = False
     breakdown: list[Breakdown] = []
+    readiness: Readiness | None = None          # emulated runs: the device capacities the run was held to

@@ -41,6 +41,8 @@ def performance_block(result: RunResult) -> list[str]:
                          f"prefill {p.limit_prefill_ms:.3g}ms ({p.pct_of_limit_prefill:.1f} %); tier {p.tier} "
                          f"against TTFT {goal.get('ttft_ms', 0):.3g}ms / {goal.get('tokens_per_s_per_user', 0):.4g} "
                          f"t/s/u ({goal.get('source', '')})")
+        if p.readiness is not None:
+            lines.append(_readiness(p.readiness))
         for b in p.breakdown:
             cats = ", ".join(f"{c.category} {c.share:.0%}" for c in b.categories[:6])
             lines.append(f"{b.phase} {b.total_ms:.2f}ms over {b.ops} ops: {cats}")
@@ -48,3 +50,14 @@ def performance_block(result: RunResult) -> list[str]:
             lines.append(f"  top ops: {tops}")
         lines.append("")
     return lines
+
+
+def _readiness(r) -> str:
+    gib, kib = 2**30, 1024
+    region = f"{r.trace_region_bytes / 2**20:.0f} MiB region" if r.trace_region_bytes else "DRAM (region 0)"
+    unsafe = (f"; {r.unsafe_allocations} allocations while a trace was alive, {r.unsafe_at_replay} of them alive "
+              "at a replay (tt-metal: may be corrupted)" if r.unsafe_allocations else "")
+    return (f"Device readiness (every op passed the device checks): DRAM {r.peak_dram_bytes_per_chip / gib:.2f} of "
+            f"{r.dram_bytes_per_chip / gib:.2f} GiB per chip, L1 {r.peak_l1_bytes_per_core / kib:.0f} of "
+            f"{r.l1_bytes_per_core / kib:.0f} KiB per core, trace {r.trace_bytes / 2**20:.1f} MiB in {region}, "
+            f"{r.ops_per_decode_step} ops per decode step{unsafe}")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ground.errors import UserError
 from tt_model.costmodel import BINARY_OPS
-from tt_model.emulator.recorder import CclInfo, OpRecord, TensorInfo
+from tt_model.emulator.records import CclInfo, OpRecord, TensorInfo
 
 COLUMNS = [
     "OP CODE", "OP TYPE", "GLOBAL CALL COUNT", "DEVICE ID", "DEVICE ARCH", "ATTRIBUTES", "MATH FIDELITY",

@@ -17,6 +17,12 @@ import torch
 from tt_model.mesh import EP_AXIS, TP_AXIS
 
 ALPHA = 1.702
+# Tokens per dense expert pass. Dense experts hold every token for every local expert (repeat, gate, up, down):
+# a batch-32 x 128 prefill at once needs 1.5 GB of intermediates per chip on a 120B Galaxy, more than a chip's
+# DRAM banks have left (the emulator refuses it as the allocator does). tt-metal's gpt_oss prefills one user's
+# sequence at a time; 128 tokens per pass bounds the intermediates the same way. Rows are independent, so the
+# result is the same.
+TOKEN_CHUNK = 128
 _GATE, _UP = slice(0, None, 2), slice(1, None, 2)  # columns of the interleaved gate_up_proj
 
 
@@ -43,7 +49,17 @@ class Experts:
         self.kernel = precision.kernel_config(ttnn)
 
     def __call__(self, x, dense):
-        """x [1, 1, T, H] bf16, dense routing weights [1, 1, T, E] -> [1, 1, T, H]."""
+        """x [1, 1, T, H] bf16, dense routing weights [1, 1, T, E] -> [1, 1, T, H], TOKEN_CHUNK tokens at a time."""
+        ttnn = self.ttnn
+        tokens, hidden, experts = x.shape[-2], x.shape[-1], dense.shape[-1]
+        if tokens <= TOKEN_CHUNK:
+            return self._dense(x, dense)
+        parts = [self._dense(ttnn.slice(x, (0, 0, start, 0), (1, 1, min(start + TOKEN_CHUNK, tokens), hidden)),
+                             ttnn.slice(dense, (0, 0, start, 0), (1, 1, min(start + TOKEN_CHUNK, tokens), experts)))
+                 for start in range(0, tokens, TOKEN_CHUNK)]
+        return ttnn.concat(parts, dim=2)
+
+    def _dense(self, x, dense):
         ttnn = self.ttnn
         kc = self.kernel
         local = ttnn.matmul(ttnn.typecast(dense, ttnn.bfloat16), self.select, compute_kernel_config=kc, dtype=ttnn.float32)

@@ -111,6 +111,17 @@ class Generator:
         from tt_model.emulator import now_ns
         return now_ns(self.model.device)
 
+    def device_memory(self) -> dict | None:
+        """What the emulated mesh held at its peak (per chip / per core) and its trace region; None on a real
+        device (tt-metal's allocator reports there)."""
+        if not getattr(self.model.ttnn, "__emulated__", False):
+            return None
+        mem = self.model.device.memory
+        return {"peak_dram_bytes_per_chip": mem.peak_dram_bytes, "dram_bytes_per_chip": mem.dram_bank_size * 12,
+                "peak_l1_bytes_per_core": mem.peak_l1_per_core, "l1_bytes_per_core": mem.l1_bank_size,
+                "trace_bytes": mem.peak_trace_bytes, "trace_region_bytes": mem.trace_region_size,
+                "unsafe_allocations": mem.unsafe_allocations, "unsafe_at_replay": mem.unsafe_at_replay}
+
     def signpost(self, name: str) -> None:
         from tt_model.profiling import signpost
         signpost(self.model.ttnn, name)

@@ -19,6 +19,8 @@ from tt_model.rms_norm import RMSNorm
 from tt_model.rope import RotaryTables
 from tt_model.weights import DeviceWeights, cache_dir, unpad_shards
 
+LOGIT_CHUNK = 128  # tokens whose vocab-wide logits are computed (and read back) at once in a prefill
+
 
 def cache_length(tokens: int) -> int:
     """KV cache slots for ``tokens`` positions: whole tiles of 32, as the caches are tile-laid-out."""
@@ -85,13 +87,30 @@ class GptOssModel:
             return ttnn.reshape(x, (1, 1, flat.shape[-1], self.config.hidden_size))
 
     def _head(self, x):
+        """-> (normed, logits): gathered float32 logits on device, or for more than LOGIT_CHUNK tokens (a
+        prefill) on the host: every position's vocab-wide logits at once (teacher-forced accuracy reads them
+        all) outgrow a chip's DRAM at batch 32 (3.3 GB per chip for 120B on 4x8, refused as the allocator
+        refuses it), so each chunk is gathered and read back before the next is computed."""
         ttnn = self.ttnn
         with scope(ttnn, "lm_head"):
             normed = self.norm(x)
-            logits = ttnn.linear(normed, self.lm_head, compute_kernel_config=self.kernel, dtype=ttnn.float32)
-            if self.mesh.cols > 1:
-                logits = ttnn.all_gather(logits, -1, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
-        return normed, logits
+            tokens, hidden = normed.shape[-2], normed.shape[-1]
+            if tokens <= LOGIT_CHUNK:
+                return normed, self._logits(normed)
+            parts = []
+            for start in range(0, tokens, LOGIT_CHUNK):
+                end = min(start + LOGIT_CHUNK, tokens)
+                logits = self._logits(ttnn.slice(normed, (0, 0, start, 0), (1, 1, end, hidden)))
+                parts.append(self._host_logits(logits))
+                ttnn.deallocate(logits)
+        return normed, torch.cat(parts, dim=-2)
+
+    def _logits(self, normed):
+        ttnn = self.ttnn
+        logits = ttnn.linear(normed, self.lm_head, compute_kernel_config=self.kernel, dtype=ttnn.float32)
+        if self.mesh.cols > 1:
+            logits = ttnn.all_gather(logits, -1, cluster_axis=TP_AXIS, topology=ttnn.Topology.Ring)
+        return logits
 
     def _rope(self, positions: torch.Tensor):
         cos, sin = self.rope.cos_sin(positions)  # [B, S, dh]
@@ -113,7 +132,10 @@ class GptOssModel:
         return self._host_logits(self._forward(x, attend, record)).reshape(batch, seq, -1)
 
     def _host_logits(self, logits) -> torch.Tensor:
-        """Gathered logits -> torch [.., vocab]: each device's tile padding of its vocab slice dropped."""
+        """Gathered logits -> torch [.., vocab]: each device's tile padding of its vocab slice dropped (logits
+        already read back chunk by chunk by _head are returned as they are)."""
+        if isinstance(logits, torch.Tensor):
+            return logits
         return unpad_shards(self.to_host(logits), self.config.vocab_size, self.mesh.cols)
 
     def prefill(self, token_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,

@@ -16,6 +16,15 @@ API = json.loads((ROOT / "tests" / "data" / "ttnn_api_0.81.1.json").read_text())
 # (ttnn/cpp/ttnn/operations/experimental/paged_cache/paged_cache_nanobind.cpp, the generation whose docstring the
 # dump holds: it documents cache_position_modulo too).
 BOUND_KEYWORDS = {
+    # ttnn/cpp/ttnn/operations/transformer/sdpa_decode/sdpa_decode_nanobind.cpp binds attention_sink, which the
+    # docstring omits
+    ("ttnn.transformer", "scaled_dot_product_attention_decode"): {
+        "input_tensor_q", "input_tensor_k", "input_tensor_v", "is_causal", "attn_mask", "cur_pos", "cur_pos_tensor",
+        "attention_sink", "scale", "sliding_window_size", "memory_config", "program_config", "compute_kernel_config",
+        "share_cache"},
+    ("ttnn.experimental", "paged_fill_cache"): {
+        "cache_tensor", "input_tensor", "page_table", "batch_idx_tensor", "batch_idx", "mesh_coords", "block_size",
+        "num_kv_heads"},
     ("ttnn.experimental", "paged_update_cache"): {
         "cache_tensor", "input_tensor", "update_idxs", "update_idxs_tensor", "share_cache", "page_table",
         "batch_offset", "compute_kernel_config", "mesh_coords", "block_size", "num_kv_heads", "cache_position_modulo"},

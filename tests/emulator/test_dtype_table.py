@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from tt_model.emulator import dtype_table
+from tt_model.emulator import dtype_table, make_dtype_table
 
 DUMP = Path(__file__).resolve().parents[2] / "tests" / "data" / "ttnn_api_0.81.1.json"
 
 
 def test_shipped_table_is_regenerated_identically_from_the_dump():
-    assert dtype_table.TABLE_FILE.read_text() == dtype_table.render(dtype_table.generate(DUMP)), (
+    assert dtype_table.TABLE_FILE.read_text() == make_dtype_table.render(make_dtype_table.generate(DUMP)), (
         "regenerate with: python -m tt_model.emulator.make_dtype_table tests/data/ttnn_api_0.81.1.json")
 
 
@@ -32,12 +32,12 @@ def test_parser_handles_cut_and_multi_row_tables():
     doc = ("Note:\n  .. list-table:: input_tensor\n     :header-rows: 1\n\n     * - dtype\n       - layout\n"
            "     * - BFLOAT16, FLOAT32\n       - TILE\n     * - UINT32 (range: [0, 9])\n       - ROW_MAJOR\n\n"
            "  More text.\n")
-    tables, complete = dtype_table.parse_tables(doc)
+    tables, complete = make_dtype_table.parse_tables(doc)
     assert complete and tables == {"input_tensor": [[["BFLOAT16", "FLOAT32"], ["TILE"]], [["UINT32"], ["ROW_MAJOR"]]]}
     # the same docstring cut at 4000 characters inside the table: its rows may be missing -> not complete
     partial = doc.split("       - ROW_MAJOR")[0]
-    cut = "x" * (dtype_table.DOC_LIMIT - len(partial)) + partial
-    assert len(cut) == dtype_table.DOC_LIMIT and dtype_table.parse_tables(cut)[1] is False
+    cut = "x" * (make_dtype_table.DOC_LIMIT - len(partial)) + partial
+    assert len(cut) == make_dtype_table.DOC_LIMIT and make_dtype_table.parse_tables(cut)[1] is False
 
 
 def test_undocumented_dtype_raises_naming_op_and_dtype(ttnn, device):

@@ -107,3 +107,22 @@ def test_replicated_cache_takes_per_device_writes_and_costs_one_copy(ttnn, open_
         host = ttnn.to_torch(shard)
         assert torch.equal(host[0, 0, 5], torch.full((32,), float(d), dtype=torch.bfloat16)), d
         assert host[0, 0, :5].abs().sum() == 0 and host[0, 0, 6:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("width, ops", [
+    (256, [("reduce_scatter", [1, 1, 32, 256], [1, 1, 32, 32]), ("all_gather", [1, 1, 32, 32], [1, 1, 32, 256])]),
+    # 64 = 2 tiles: no whole tile per device on 8 -> every device gathers all 8 tensors and sums them
+    (64, [("all_gather", [1, 1, 32, 64], [8, 1, 32, 64]), ("sum", [8, 1, 32, 64], [1, 1, 32, 64])]),
+])
+def test_all_reduce_runs_the_ops_of_0_81_1_composite(ttnn, open_mesh, width, ops):
+    mesh = open_mesh(1, 8)
+    parts = torch.randn(8, 1, 1, 32, width)
+    x = ttnn.from_torch(parts.reshape(8, 32, width), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh,
+                        mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=0))
+    x = ttnn.reshape(x, (1, 1, 32, width))
+    with recording() as log:
+        out = ttnn.all_reduce(x, cluster_axis=1, topology=ttnn.Topology.Ring)
+    got = [(r.op, list(r.inputs[0].shape), list(r.outputs[0].shape)) for r in log.records]
+    assert got == ops
+    total = ttnn.to_torch(ttnn.get_device_tensors(out)[3]).float()
+    assert torch.allclose(total.reshape(32, width), parts.sum(0).reshape(32, width), atol=0.1)

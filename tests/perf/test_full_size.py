@@ -16,6 +16,10 @@ def test_full_size_decode_is_slower_than_the_limit(size, mesh, batch):
     assert modelled.decode_ms.mean > modelled.limit_decode_ms and modelled.first_token_ms > modelled.limit_prefill_ms
     assert 0 < modelled.pct_of_limit < 100 and run.result.state == "pass"
     decode = next(b for b in modelled.breakdown if b.phase == "decode")
+    # every op passed the device checks (the run got here); it fits a chip, the trace fits its region
+    ready = modelled.readiness
+    assert ready.peak_dram_bytes_per_chip < ready.dram_bytes_per_chip and ready.unsafe_at_replay == 0
+    assert ready.peak_l1_bytes_per_core < ready.l1_bytes_per_core and ready.trace_bytes < ready.trace_region_bytes
     print(f"\n{size} {mesh} batch {batch}: TTFT {modelled.ttft_ms:.1f} ms, {modelled.tokens_per_s_per_user:.1f} t/s/u, "
           f"{modelled.tokens_per_s:.1f} t/s, {modelled.pct_of_limit:.1f} % of limit, tier {modelled.tier}; decode: "
           + ", ".join(f"{c.category} {c.ms:.2f} ms" for c in decode.categories))

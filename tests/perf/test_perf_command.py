@@ -49,6 +49,14 @@ def test_writes_results_with_the_documented_fields(smoke_run):
     assert sum(c["share"] for c in decode["categories"]) == pytest.approx(1.0)
     assert decode["bound_shares"]["dispatch"] == 0  # decode replays a trace
     assert all(v["state"] == "pass" for v in data["verdicts"])
+    # the device capacities the emulated run was held to; host-clock points carry none
+    ready = modelled["readiness"]
+    assert ready["dram_bytes_per_chip"] == 12 * (2**30 - 32 - ready["trace_region_bytes"])
+    assert 0 < ready["peak_dram_bytes_per_chip"] < ready["dram_bytes_per_chip"]
+    assert ready["l1_bytes_per_core"] == 1_399_232 and 0 < ready["peak_l1_bytes_per_core"] < 1_399_232
+    assert 0 < ready["trace_bytes"] <= ready["trace_region_bytes"]
+    assert ready["ops_per_decode_step"] == decode["ops"] and ready["unsafe_at_replay"] == 0
+    assert host.get("readiness") is None
 
 
 def test_the_run_is_in_the_store(smoke_run):

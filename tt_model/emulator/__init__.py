@@ -6,7 +6,8 @@ Use through ``tt_model.backend.get_ttnn("emulated")``; ``api.build()`` returns t
 from .api import build
 from .clock import now_ns, use_cost_model
 from .mesh import set_shape_only
-from .recorder import OpRecord, Recording, TensorInfo, recording, scope, signpost
+from .recorder import recording, scope, signpost
+from .records import OpRecord, Recording, TensorInfo
 
 __all__ = ["build", "now_ns", "use_cost_model", "set_shape_only", "OpRecord", "Recording", "TensorInfo",
            "recording", "scope", "signpost"]

@@ -27,7 +27,7 @@ _TOP = {
            "FabricRouterConfig", "set_fabric_config", "get_fabric_config"],
     ops_core: ["from_torch", "as_tensor", "to_torch", "to_layout", "typecast", "to_device", "from_device",
                "deallocate", "to_memory_config", "get_device_tensors", "zeros", "ones", "full",
-               "zeros_like", "ones_like", "copy_host_to_device_tensor"],
+               "zeros_like", "ones_like", "copy_host_to_device_tensor", "clone"],
     trace: ["MeshTraceId", "begin_trace_capture", "end_trace_capture", "execute_trace", "release_trace",
             "is_trace_capture_active", "synchronize_device"],
     ops_data: ["reshape", "permute", "transpose", "squeeze", "unsqueeze", "slice", "concat", "pad", "repeat",
@@ -40,10 +40,11 @@ _TOP = {
     ccl: ["all_gather", "reduce_scatter", "all_reduce"],
 }
 _TRANSFORMER = {ops_attention: ["scaled_dot_product_attention", "scaled_dot_product_attention_decode"]}
-# paged_update_cache's keywords are not in its 0.81.1 docstring; they were read from tt-metal's
+# The paged caches' keywords are not in their 0.81.1 docstrings; they were read from tt-metal's
 # ttnn/cpp/ttnn/operations/experimental/paged_cache/paged_cache_nanobind.cpp (the binding of the generation whose
-# docstring the dump holds). paged_fill_cache stays unexported until checked the same way.
-_EXPERIMENTAL = {ops_attention: ["rotary_embedding_llama", "rotary_embedding_hf", "paged_update_cache"]}
+# docstring the dump holds); their checks from the 0.81.1 release binary (checks/attention.py).
+_EXPERIMENTAL = {ops_attention: ["rotary_embedding_llama", "rotary_embedding_hf", "paged_update_cache",
+                                 "paged_fill_cache"]}
 _TOP[ops_attention] = ["fill_cache", "update_cache"]
 
 

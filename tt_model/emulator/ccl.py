@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from . import recorder
-from .dtypes import DataType, Topology
+from . import executed
+from .records import CclInfo
+from .dtypes import TILE_SIZE, DataType, Layout, Topology
 from .mesh import FabricConfig
 from .ops_common import as_float, require_device, require_fp32_dest, store
 
@@ -101,9 +102,9 @@ def _per_group(groups, fn):
 
 def _log(name, inp, out, groups, topology, num_links, cluster_axis):
     group = len(groups[0])
-    info = recorder.CclInfo(kind=name, group=group, topology=getattr(topology, "name", str(topology)),
+    info = CclInfo(kind=name, group=group, topology=getattr(topology, "name", str(topology)),
                             links=num_links, cluster_axis=cluster_axis)
-    recorder.emit(name, (inp,), (out,), ccl=info)
+    executed.emit(name, (inp,), (out,), ccl=info)
 
 
 def _ring_sum(parts, dtype):
@@ -175,5 +176,36 @@ def all_reduce(input_tensor, *, cluster_axis=None, subdevice_id=None, memory_con
 
     shards = _per_group(groups, reduce)
     out = input_tensor.with_shards(shards, memory_config=memory_config)
-    _log("all_reduce", input_tensor, out, groups, usable, num_links, cluster_axis)
+    _log_all_reduce(input_tensor, out, groups, usable, num_links, cluster_axis)
     return out
+
+
+def splits_evenly(tensor, group: int) -> bool:
+    """0.81.1's all_reduce (experimental all_reduce_async + ccl composite_common.cpp use_composite_reduce_scatter)
+    takes reduce_scatter + all_gather on the last dim only when the tensor is TILE and its width splits into whole
+    tiles per device: (W / 32) % N == 0 and (W / N) % 32 == 0. Otherwise it broadcasts every device's tensor to
+    all (an all-gather: N times the data) and reduces locally."""
+    width = tensor.padded_shape[-1]
+    return tensor.layout == Layout.TILE and (width // TILE_SIZE) % group == 0 and (width // group) % TILE_SIZE == 0
+
+
+def _log_all_reduce(inp, out, groups, topology, num_links, cluster_axis) -> None:
+    """Records the ops the device runs for one all_reduce, so the cost model prices what really moves."""
+    group = len(groups[0])
+    if group <= 1:
+        _log("all_reduce", inp, out, groups, topology, num_links, cluster_axis)
+        return
+    if splits_evenly(inp, group):
+        scattered = _shape_twin(inp, [*inp.shape[:-1], inp.shape[-1] // group])
+        _log("reduce_scatter", inp, scattered, groups, topology, num_links, cluster_axis)
+        _log("all_gather", scattered, out, groups, topology, num_links, cluster_axis)
+        return
+    gathered = _shape_twin(inp, [group, *inp.shape[1:]] if inp.shape.rank else [group])
+    _log("all_gather", inp, gathered, groups, topology, num_links, cluster_axis)
+    executed.emit("sum", (gathered,), (out,))
+
+
+def _shape_twin(like, shape):
+    """A device tensor of ``shape`` that holds no values: the intermediate a composite CCL allocates."""
+    meta = torch.empty(shape, dtype=like._shards[0].dtype, device="meta")
+    return like.with_shards([meta] * like.num_devices)

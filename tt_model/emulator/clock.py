@@ -34,10 +34,8 @@ def use_cost_model(model):
 
 
 def clocks(mesh) -> list[int]:
-    """Per device, picoseconds."""
-    if getattr(mesh, "_clock_ps", None) is None:
-        mesh._clock_ps = [0] * mesh.get_num_devices()
-    return mesh._clock_ps
+    """Per device, picoseconds (the mesh's ``clock_ps``)."""
+    return mesh.clock_ps
 
 
 def now_ns(mesh) -> float:
@@ -45,17 +43,12 @@ def now_ns(mesh) -> float:
     return max(clocks(mesh)) / 1000
 
 
-def advance(mesh, record) -> bool:
-    """Prices ``record`` and advances the clocks of ``mesh``; False when the op was captured into a trace
-    instead of executed (a real capture delays execution until execute_trace)."""
-    from . import trace
-
-    if trace.capturing(mesh):
-        return False
-    record.traced = trace.replaying(mesh)
+def advance(mesh, record) -> None:
+    """Prices ``record`` (an op that ran, or a replayed one) and advances the clocks of ``mesh``."""
+    record.traced = mesh.replaying
     if record.host:
         record.bound = "host"
-        return True
+        return
     cost = cost_model().price(record)
     record.kernel_ns, record.op_class, record.bound, record.est_cores = cost.kernel_ns, cost.op_class, cost.bound, cost.cores
     record.dispatch_ns = 0.0 if record.traced else cost.dispatch_ns
@@ -67,4 +60,3 @@ def advance(mesh, record) -> bool:
     step = round((record.dispatch_ns + record.kernel_ns) * 1000)
     for i in range(len(device_clocks)):
         device_clocks[i] += step
-    return True

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .memory import DeviceMemory
 from .dtypes import Arch, CoreGrid
 from .sharding import CoreCoord
 
@@ -153,6 +154,17 @@ class MeshDevice:
     dispatch_core_config: object = None
     fabric: FabricSettings = field(default_factory=FabricSettings)
     shape_only: bool = False
+    # per-mesh run state: the buffers alive (memory.py), the modelled clocks (clock.py), traces (trace.py)
+    memory: DeviceMemory = field(init=False)
+    clock_ps: list[int] = field(init=False)
+    traces: dict = field(init=False, default_factory=dict)
+    capturing: object = field(init=False, default=None)    # the MeshTraceId being captured, if any
+    replaying: bool = field(init=False, default=False)
+
+    def __post_init__(self):
+        label = f"{self.mesh_shape[0]}x{self.mesh_shape[1]}"
+        self.memory = DeviceMemory(label, l1_small_size=self.l1_small_size, trace_region_size=self.trace_region_size)
+        self.clock_ps = [0] * self.mesh_shape.mesh_size()
 
     @property
     def fabric_config(self) -> FabricConfig:

@@ -5,7 +5,8 @@ import math
 
 import torch
 
-from . import recorder
+from . import executed
+from .checks import attention as checked
 from .dtypes import BufferType, DataType, Layout, ShardOrientation, TensorMemoryLayout
 from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest, store
 
@@ -47,8 +48,8 @@ def scaled_dot_product_attention(input_tensor_q, input_tensor_k, input_tensor_v,
                                  attn_mask_block_map=None):
     require_device("scaled_dot_product_attention", input_tensor_q, input_tensor_k, input_tensor_v, attn_mask,
                    attention_sink)
-    if attn_mask is not None and is_causal:
-        raise RuntimeError("TT_FATAL: is_causal and attn_mask are mutually exclusive; pass is_causal=False")
+    checked.sdpa(input_tensor_q, input_tensor_k, input_tensor_v, attn_mask, is_causal, sliding_window_size,
+                 attention_sink)
     require_fp32_dest("transformer.scaled_dot_product_attention", compute_kernel_config)
     reject("transformer.scaled_dot_product_attention", cu_window_seqlens=(cu_window_seqlens, None),
            windowed_q_token_offset=(windowed_q_token_offset, 0),
@@ -90,19 +91,24 @@ def _attend_bias(q, k, v, scale, mask, bias, sink):
 def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_tensor_v, *, is_causal=True,
                                         attn_mask=None, cur_pos=None, memory_config=None, cur_pos_tensor=None,
                                         scale=None, program_config=None, compute_kernel_config=None,
-                                        sliding_window_size=None, share_cache=None):
-    """q [1, b, nh, dh]; k/v cache [b, nkv, s, dh]; attends to positions <= cur_pos[b] (and in the window)."""
+                                        sliding_window_size=None, share_cache=None, attention_sink=None):
+    """q [1, b, nh, dh]; k/v cache [b, nkv, s, dh]; attends to positions <= cur_pos[b] (and in the window).
+    attention_sink [padded nh, 32]: column 0 holds each head's sink logit divided by ``scale``, because the kernel
+    scales the sink with the scores (tt-metal's gpt_oss stores ``decode_sinks /= scaling``)."""
     require_device("scaled_dot_product_attention_decode", input_tensor_q, input_tensor_k, input_tensor_v,
-                   cur_pos_tensor)
+                   cur_pos_tensor, attention_sink)
+    checked.sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v, attn_mask, is_causal, cur_pos,
+                        cur_pos_tensor, attention_sink)
     require_fp32_dest("transformer.scaled_dot_product_attention_decode", compute_kernel_config)
     reject("transformer.scaled_dot_product_attention_decode", share_cache=(share_cache or None, None))
 
-    def fn(q, k, v, pos_t, m):
+    def fn(q, k, v, pos_t, m, sink_t):
         q, k, v = as_float(q), as_float(k), as_float(v)
         b, s = k.shape[0], k.shape[2]
         positions = [int(p) for p in (pos_t.reshape(-1).tolist() if pos_t is not None else (cur_pos or []))]
         sc = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
         qb = q[0].unsqueeze(2)  # [b, nh, 1, dh]
+        sink = as_float(sink_t)[: qb.shape[1], 0] * sc if sink_t is not None else None
         out = torch.zeros_like(qb)
         for i in range(b):
             if is_causal:
@@ -111,10 +117,10 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
                 mask = _window_mask(1, s, True, sliding_window_size, offset=positions[i])
             else:
                 mask = (as_float(m)[0, i] > -1e30).unsqueeze(-2) if m is not None else torch.ones(1, s, dtype=torch.bool)
-            out[i] = _attend(qb[i:i + 1], k[i:i + 1], v[i:i + 1], sc, mask.expand(1, qb.shape[1], -1, -1))[0]
+            out[i] = _attend(qb[i:i + 1], k[i:i + 1], v[i:i + 1], sc, mask.expand(1, qb.shape[1], -1, -1), sink)[0]
         return out.squeeze(2).unsqueeze(0)
 
-    shards = per_device(fn, input_tensor_q, input_tensor_k, input_tensor_v, cur_pos_tensor, attn_mask)
+    shards = per_device(fn, input_tensor_q, input_tensor_k, input_tensor_v, cur_pos_tensor, attn_mask, attention_sink)
     return make_output(input_tensor_q, shards, memory_config=memory_config,
                        name="scaled_dot_product_attention_decode",
                        inputs=(input_tensor_q, input_tensor_k, input_tensor_v),
@@ -126,10 +132,13 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
 
 def rotary_embedding_llama(input_tensor, cos_cache, sin_cache, trans_mat, is_decode_mode=False, *,
                            memory_config=None, compute_kernel_config=None):
-    """x * cos + (x @ trans_mat) * sin, trans_mat being the 32x32 pair-rotation matrix (tt-metal convention)."""
+    """x * cos + (x @ trans_mat) * sin, trans_mat being the 32x32 pair-rotation matrix (tt-metal convention).
+    Decode mode: x [1, batch, heads, dh] height-sharded one user per core, cos/sin [1, batch, 1, dh] broadcast
+    over the heads."""
     require_device("rotary_embedding_llama", input_tensor, cos_cache, sin_cache, trans_mat)
-    reject("experimental.rotary_embedding_llama", is_decode_mode=(is_decode_mode, False))
     require_fp32_dest("experimental.rotary_embedding_llama", compute_kernel_config)
+    checked.rotary_embedding_llama(input_tensor, cos_cache, sin_cache, trans_mat, is_decode_mode, memory_config,
+                                   getattr(compute_kernel_config, "fp32_dest_acc_en", False))
 
     def fn(x, c, s, t):
         x, t = as_float(x), as_float(t)
@@ -169,7 +178,7 @@ def _write_rows(cache, fn_per_device, name, inputs):
     # An in-place cache write moves the new rows (read, then written into the cache), not the whole cache;
     # rows held in L1 (paged_update_cache's sharded input) are read without touching DRAM.
     rows = inputs[0].nbytes_per_device()
-    recorder.emit(name, inputs, (cache,), dram_bytes=rows if inputs[0].memory_config().in_l1() else 2 * rows)
+    executed.emit(name, inputs, (cache,), dram_bytes=rows if inputs[0].memory_config().in_l1() else 2 * rows)
     return cache
 
 
@@ -195,6 +204,8 @@ def _sdpa_flops(q, k) -> float:
 
 def fill_cache(cache_tensor, input_tensor, batch_idx, *, update_idx=0):
     """cache[batch_idx, :, update_idx:update_idx + s, :] = input[0] (in place)."""
+    require_device("fill_cache", cache_tensor, input_tensor)
+    checked.fill_cache(cache_tensor, input_tensor, batch_idx, update_idx)
     def write(i, c):
         x = _shard(input_tensor, i)[0]
         c[batch_idx, :, update_idx:update_idx + x.shape[-2], :] = store(as_float(x), cache_tensor.dtype)
@@ -203,6 +214,8 @@ def fill_cache(cache_tensor, input_tensor, batch_idx, *, update_idx=0):
 
 def update_cache(cache, input, update_index, batch_offset=0, *, compute_kernel_config=None):
     """input [1, nkv, b_pad, dh]: cache[b, h, update_index, :] = input[0, h, batch_offset + b, :] (in place)."""
+    require_device("update_cache", cache, input)
+    checked.update_cache(cache, input, batch_offset)
     def write(i, c):
         x = as_float(_shard(input, i))[0]
         b = c.shape[0]
@@ -219,7 +232,9 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idx
     reject("experimental.paged_update_cache", page_table=(page_table, None), share_cache=(share_cache, None),
            batch_offset=(batch_offset, 0), mesh_coords=(mesh_coords, None), block_size=(block_size, None),
            num_kv_heads=(num_kv_heads, None), cache_position_modulo=(cache_position_modulo, None))
-    _check_update_cache(cache_tensor, input_tensor, update_idxs, update_idxs_tensor)
+    require_device("paged_update_cache", cache_tensor, input_tensor, update_idxs_tensor)
+    checked.paged_update_cache(cache_tensor, input_tensor, list(update_idxs), update_idxs_tensor, page_table,
+                               batch_offset)
 
     def write(i, c):
         x = as_float(_shard(input_tensor, i))[0]
@@ -231,52 +246,15 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=[], update_idx
     return _write_rows(cache_tensor, write, "paged_update_cache", (input_tensor,))
 
 
-def _check_update_cache(cache, x, update_idxs, idxs_tensor) -> None:
-    """paged_update_cache's device-side validation (tt-metal paged_update_cache_device_operation.cpp, unpaged path):
-    the new rows come height-sharded in L1, one user per shard; positions are an int32 row-major DRAM tensor
-    or a host list, one per user."""
-    def fatal(message):
-        raise RuntimeError(f"TT_FATAL: paged_update_cache: {message}")
-
-    if x.dtype not in (DataType.BFLOAT16, DataType.FLOAT32):
-        fatal(f"input tensors must be FLOAT32 or BFLOAT16, got {x.dtype.name}")
-    padded = x.padded_shape
-    if padded[0] != 1:
-        fatal("Dim 0 of input tensor must be 1")
-    if cache.memory_config().is_sharded():
-        fatal("Only interleaved cache is supported")
-    if padded[-1] != cache.padded_shape[-1] or padded[1] != cache.padded_shape[0]:
-        fatal(f"input {list(padded)} does not match cache {list(cache.padded_shape)} (batch and last dim)")
-    if (idxs_tensor is None) == (not update_idxs):
-        fatal("Only an update tensor or an update vector can be provided. Not both or neither.")
-    if idxs_tensor is not None:
-        if idxs_tensor.dtype != DataType.INT32 or idxs_tensor.layout != Layout.ROW_MAJOR:
-            fatal("Expected update_idxs to have datatype INT32 and memory layout ROW MAJOR")
-        if idxs_tensor.memory_config().is_sharded() or idxs_tensor.memory_config().buffer_type != BufferType.DRAM:
-            fatal("Expect update_idxs to be DRAM INTERLEAVED")
-    count = idxs_tensor.padded_shape[0] if idxs_tensor is not None else len(update_idxs)
-    if count != padded[1]:
-        fatal(f"Number of update_idxs ({count}) should match batch size ({padded[1]})")
-    memory = x.memory_config()
-    if not memory.is_sharded():
-        fatal("Expect input_tensor to be sharded")
-    if memory.memory_layout == TensorMemoryLayout.WIDTH_SHARDED:
-        fatal("Expect input_tensor to NOT have memory layout WIDTH SHARDED")
-    spec = memory.shard_spec
-    if spec.shape[1] != padded[-1]:
-        fatal(f"Expect input_tensor to have shard width ({spec.shape[1]}) equal to the last dimension of the input "
-              f"tensor padded shape ({padded[-1]})")
-    height = math.prod(padded[:-1])
-    if height % spec.shape[0]:
-        fatal(f"Input tensor's height must be divisible by the number of shards along the height dimension. "
-              f"Got height = {height}, number of shards = {spec.shape[0]}.")
-    if spec.orientation != ShardOrientation.ROW_MAJOR:
-        fatal("Only ROW_MAJOR sharding is supported")
-
-
 def paged_fill_cache(cache_tensor, input_tensor, page_table, *, batch_idx_tensor=None, batch_idx=0,
                      mesh_coords=None, block_size=None, num_kv_heads=None):
-    """cache [blocks, nkv, block_size, dh]; input [1, nkv, s, dh]; page_table [b, blocks_per_seq]."""
+    """cache [blocks, nkv, block_size, dh]; input [1, nkv, s, dh]; page_table [b, blocks_per_seq]: the
+    sequence's block i goes to physical block page_table[batch_idx, i]. Keywords as bound in tt-metal's
+    paged_cache_nanobind.cpp."""
+    require_device("paged_fill_cache", cache_tensor, input_tensor, page_table)
+    reject("experimental.paged_fill_cache", batch_idx_tensor=(batch_idx_tensor, None), mesh_coords=(mesh_coords, None),
+           block_size=(block_size, None), num_kv_heads=(num_kv_heads, None))
+    checked.paged_fill_cache(cache_tensor, input_tensor, page_table, batch_idx)
     def write(i, c):
         x = as_float(_shard(input_tensor, i))[0]
         table = _shard(page_table, i)

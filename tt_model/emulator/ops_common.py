@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from . import recorder
+from . import executed
 from .blockfloat import round_to_dtype
 from .dtypes import BLOCK_FLOAT, INTEGER, DataType, Layout, StorageType
 from .tensor import Tensor
@@ -100,7 +100,7 @@ def make_output(like: Tensor, shards, dtype: DataType | None = None, layout: Lay
     out = like.with_shards([stored[id(shard)] for shard in shards], dtype=dtype, layout=layout,
                            memory_config=memory_config)
     if name is not None:
-        recorder.emit(name, inputs or (like,), (out,), flops=flops, fidelity=fidelity,
+        executed.emit(name, inputs or (like,), (out,), flops=flops, fidelity=fidelity,
                       program_config=program_config, dram_bytes=dram_bytes)
     return out
 

@@ -8,10 +8,11 @@ import torch
 
 from ground.fsutil import atomic_write
 
-from . import recorder, trace
+from . import executed, trace
+from .checks import memory as memory_checks
 from .dtypes import (INTEGER, DataType, Layout, StorageType, dtype_from_torch, DRAM_MEMORY_CONFIG)
 from .mesh import ReplicateTensorToMeshWrapper
-from .ops_common import make_output, per_device, reject, require_tile_for_block_float, store
+from .ops_common import make_output, per_device, reject, require_device, require_tile_for_block_float, store
 from .sharding import check_fits
 from .tensor import Tensor
 
@@ -58,7 +59,7 @@ def from_torch(tensor, dtype=None, *, spec=None, tile=None, pad_value=None, layo
     out = Tensor(stored, dtype, layout, mesh, StorageType.DEVICE if device is not None else StorageType.HOST,
                  memory_config or DRAM_MEMORY_CONFIG, placement)
     if device is not None:
-        recorder.emit("from_torch", (), (out,), host=True)
+        executed.emit("from_torch", (), (out,), host=True)
     return out
 
 
@@ -175,6 +176,7 @@ def to_layout(tensor, layout, dtype=None, memory_config=None, sub_core_grids=Non
 
 
 def typecast(input_tensor, dtype, *, memory_config=None, output_tensor=None):
+    memory_checks.typecast(input_tensor, memory_config)
     require_tile_for_block_float(dtype, input_tensor.layout)
     shards = input_tensor._shards
     if dtype not in INTEGER and input_tensor.dtype in INTEGER:
@@ -197,7 +199,7 @@ def to_device(tensor, device, memory_config=None, queue_id=0):
         shards = _shape_only(shards)
     out = Tensor(list(shards), tensor.dtype, tensor.layout, device, StorageType.DEVICE,
                  memory_config or tensor.memory_config(), placement)
-    recorder.emit("to_device", (), (out,), host=True)
+    executed.emit("to_device", (), (out,), host=True)
     return out
 
 
@@ -214,7 +216,7 @@ def from_device(tensor, blocking=True, queue_id=0):
     trace.check_host_access(tensor, "from_device (a host read)")
     out = Tensor(tensor._shards, tensor.dtype, tensor.layout, tensor._mesh, StorageType.HOST,
                  tensor.memory_config(), tensor.placement)
-    recorder.emit("from_device", (tensor,), (), host=True)
+    executed.emit("from_device", (tensor,), (), host=True)
     return out
 
 
@@ -238,7 +240,7 @@ def copy_host_to_device_tensor(host_tensor, device_tensor, cq_id=None):
     if getattr(device_tensor._mesh, "shape_only", False):
         shards = _shape_only(shards)
     device_tensor._replace_shards(shards)
-    recorder.emit("copy_host_to_device_tensor", (), (device_tensor,), host=True)
+    executed.emit("copy_host_to_device_tensor", (), (device_tensor,), host=True)
 
 
 def deallocate(tensor, force=True):
@@ -246,20 +248,24 @@ def deallocate(tensor, force=True):
 
 
 def to_memory_config(tensor, memory_config, dtype=None, output_tensor=None):
+    require_device("to_memory_config", tensor)
+    memory_checks.to_memory_config(tensor, memory_config, dtype)
     check_fits("to_memory_config", tensor.padded_shape, memory_config)
     return make_output(tensor, tensor._shards, dtype=dtype or tensor.dtype, memory_config=memory_config,
                        name="to_memory_config")
 
 
-def clone(input_tensor, dtype=None, memory_config=None, compute_kernel_config=None):
+def clone(input, *, dtype=None, memory_config=None, compute_kernel_config=None):
     # Real copies: the clone must not see later in-place cache writes to the original.
-    return make_output(input_tensor, per_device(torch.clone, input_tensor), dtype=dtype,
-                       memory_config=memory_config, name="clone")
+    require_device("clone", input)
+    return make_output(input, per_device(torch.clone, input), dtype=dtype, memory_config=memory_config,
+                       name="clone")
 
 
 def get_device_tensors(tensor) -> list:
+    # views of the mesh tensor's per-device buffers: no new allocation
     return [Tensor([s], tensor.dtype, tensor.layout, tensor._mesh, tensor._storage, tensor.memory_config(),
-                   f"device[{i}]") for i, s in enumerate(tensor._shards)]
+                   f"device[{i}]", allocate=False) for i, s in enumerate(tensor._shards)]
 
 
 def _filled(shape, value, dtype, layout, device, memory_config):
@@ -289,3 +295,9 @@ def zeros_like(tensor, dtype=None, layout=None, device=None, memory_config=None)
 def ones_like(tensor, dtype=None, layout=None, device=None, memory_config=None):
     return make_output(tensor, per_device(torch.ones_like, tensor), dtype=dtype, layout=layout,
                        name="ones_like")
+
+
+# The real ttnn.Tensor's conversion methods.
+Tensor.to = lambda self, device, memory_config=None: to_device(self, device, memory_config=memory_config)
+Tensor.cpu = lambda self, blocking=True: from_device(self)
+Tensor.to_torch = lambda self, mesh_composer=None: to_torch(self, mesh_composer=mesh_composer)

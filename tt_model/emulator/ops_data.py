@@ -5,6 +5,7 @@ import builtins
 
 import torch
 
+from .checks import compute, data_movement as checked
 from .dtypes import Layout
 from .ops_common import as_float, make_output, per_device, reject, require_device
 from .tensor import Tensor
@@ -16,11 +17,15 @@ def _move(name, tensor, shards, memory_config=None, **kw):
 
 def reshape(input_tensor, shape, *, memory_config=None, pad_value=0, reshape_tile_mode=None,
             sub_core_grids=None, skip_padding_fill=False):
-    shape = tuple(int(d) for d in shape)
+    require_device("reshape", input_tensor)
+    shape = checked.reshape(input_tensor, tuple(int(d) for d in shape))
+    checked.reshape_memory(input_tensor, memory_config)
     return _move("reshape", input_tensor, per_device(lambda s: s.reshape(shape), input_tensor), memory_config)
 
 
 def permute(input_tensor, dim, *, memory_config=None, pad_value=0.0):
+    require_device("permute", input_tensor)
+    checked.permute(input_tensor, tuple(dim))
     return _move("permute", input_tensor, per_device(lambda s: s.permute(*dim).contiguous(), input_tensor),
                  memory_config)
 
@@ -46,7 +51,9 @@ def _slices(start, end, step):
 
 def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_config=None, output_tensor=None,
           pad_value=None, sub_core_grids=None):
-    idx = _slices(slice_start, slice_end, slice_step)
+    require_device("slice", input_tensor)
+    begins, ends = checked.slice(input_tensor, slice_start, slice_end, slice_step)
+    idx = _slices(begins, ends, slice_step)
     return _move("slice", input_tensor, per_device(lambda s: s[idx].contiguous(), input_tensor), memory_config)
 
 
@@ -55,15 +62,15 @@ def _getitem(self, key):
 
 
 Tensor.__getitem__ = _getitem
+Tensor.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
+                                              else shape)
 
 
 def concat(input_tensor, dim=0, *, memory_config=None, output_tensor=None, groups=1, sub_core_grids=None):
     tensors = list(input_tensor)
     require_device("concat", *tensors)
     reject("concat", groups=(groups, 1))
-    dtypes = {t.dtype for t in tensors}
-    if len(dtypes) > 1:
-        raise RuntimeError(f"TT_FATAL: All Tensors should have same dtypes, got {sorted(d.name for d in dtypes)}")
+    checked.concat(tensors, dim)
     shards = per_device(lambda *xs: torch.cat(xs, dim=dim), *tensors)
     return make_output(tensors[0], shards, memory_config=memory_config, name="concat", inputs=tensors)
 
@@ -91,6 +98,7 @@ def embedding(input_tensor, weight, *, memory_config=None, output_tensor=None, p
               layout=Layout.ROW_MAJOR, embeddings_type=None, dtype=None):
     require_device("embedding", input_tensor, weight)
     reject("embedding", padding_idx=(padding_idx, None), embeddings_type=(embeddings_type, None))
+    compute.embedding(input_tensor, weight, layout, dtype)
     shards = per_device(lambda ids, w: w[ids.long()], input_tensor, weight)
     return make_output(weight, shards, dtype=dtype or weight.dtype, layout=layout or Layout.ROW_MAJOR,
                        memory_config=memory_config, name="embedding", inputs=(input_tensor, weight))

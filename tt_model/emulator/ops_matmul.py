@@ -21,6 +21,7 @@ import math
 import torch
 
 from .blockfloat import round_bfloat16
+from .checks import compute as checked
 from .dtypes import DataType, MathFidelity, WormholeComputeKernelConfig
 from .ops_common import as_float, make_output, per_device, require_device
 
@@ -92,11 +93,8 @@ def _matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, dtype, memory_conf
             compute_kernel_config, program_config=None):
     require_device(name, a_t, b_t, bias_t)
     config = compute_kernel_config or DEFAULT_CONFIG
+    checked.matmul(name, a_t, b_t, bias_t, transpose_a, transpose_b, memory_config, program_config)
     k_a = a_t.shape[-2] if transpose_a else a_t.shape[-1]
-    k_b = b_t.shape[-1] if transpose_b else b_t.shape[-2]
-    if k_a != k_b:
-        raise RuntimeError("TT_FATAL: The width of the first tensor must be equal to the height of the second "
-                           f"tensor. Mismatch: width={k_a} height={k_b}")
     act_name = activation if activation is None or isinstance(activation, str) else str(activation).lower()
     if act_name not in _ACTIVATIONS:
         raise ValueError(f"ttnn.{name}: unsupported activation {activation!r}")

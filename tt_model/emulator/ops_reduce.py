@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from . import recorder
+from . import executed
+from .checks import compute, selection as checked
 from .dtypes import BLOCK_FLOAT, DataType, Layout, MathFidelity
 from .ops_common import as_float, make_output, per_device, reject, require_device, require_fp32_dest
 
@@ -81,19 +82,22 @@ def topk(input_tensor, k, dim=-1, largest=True, sorted=True, *, memory_config=No
     outcome of stable=False too); the values come back sorted, a valid outcome of sorted=False."""
     require_device("topk", input_tensor)
     reject("topk", indices_tensor=(indices_tensor, None))
+    checked.topk(input_tensor, k, dim, memory_config)
     def one(s):
         order = torch.sort(as_float(s), dim=dim, descending=largest, stable=True)
         return order.values.narrow(dim, 0, k), order.indices.narrow(dim, 0, k)
 
     pairs = per_device(one, input_tensor)
     v = make_output(input_tensor, [p[0] for p in pairs], memory_config=memory_config)
-    i = make_output(input_tensor, [p[1] for p in pairs], dtype=DataType.UINT16, memory_config=memory_config)
-    recorder.emit("topk", (input_tensor,), (v, i))
+    i = make_output(input_tensor, [p[1] for p in pairs], dtype=checked.topk_index_dtype(input_tensor, dim),
+                    memory_config=memory_config)
+    executed.emit("topk", (input_tensor,), (v, i))
     return v, i
 
 
 def softmax(input_tensor, dim=-1, *, memory_config=None, compute_kernel_config=None, numeric_stable=True):
     require_device("softmax", input_tensor)
+    compute.softmax(input_tensor, dim)
     require_fp32_dest("softmax", compute_kernel_config)
     if numeric_stable:  # torch.softmax subtracts the row max, so large inputs do not overflow
         fn = lambda x: torch.softmax(x, dim=dim)
@@ -108,6 +112,7 @@ def rms_norm(input_tensor, *, memory_config=None, epsilon=1e-12, weight=None, bi
              residual_input_tensor=None, program_config=None, compute_kernel_config=None):
     require_device("rms_norm", input_tensor, weight, bias, residual_input_tensor)
     require_fp32_dest("rms_norm", compute_kernel_config)
+    compute.rms_norm(input_tensor, weight, bias, residual_input_tensor)
 
     def fn(x, w, b, r):
         x = as_float(x) + (as_float(r) if r is not None else 0.0)
@@ -133,6 +138,7 @@ def scatter(input, dim, index, src, *, memory_config=None, reduce=None, sub_core
     require_device("scatter", input, index, src)
     # 0.81.1 docstring: reduce "Currently not supported".
     reject("scatter", reduce=(reduce, None))
+    checked.scatter(input, dim, index, src)
 
     def fn(x, i, s):
         s = s if isinstance(s, torch.Tensor) else torch.full(i.shape, float(s))

@@ -67,33 +67,56 @@ def num_cores_to_corerangeset(target_num_cores: int, grid_size, row_wise: bool =
     return CoreRangeSet(ranges)
 
 
-def _round_up(n: int) -> int:
-    return math.ceil(n / TILE_SIZE) * TILE_SIZE
+CORE_PY = "ttnn/core.py (ttnn 0.81.1 wheel) create_sharded_memory_config"
+_LAYOUTS = {ShardStrategy.HEIGHT: TensorMemoryLayout.HEIGHT_SHARDED,
+            ShardStrategy.WIDTH: TensorMemoryLayout.WIDTH_SHARDED,
+            ShardStrategy.BLOCK: TensorMemoryLayout.BLOCK_SHARDED}
 
 
 def create_sharded_memory_config(shape, core_grid, strategy: ShardStrategy, orientation: ShardOrientation | None = None,
                                  use_height_and_width_as_shard_shape: bool = False) -> MemoryConfig:
-    """An L1 sharded MemoryConfig. With use_height_and_width_as_shard_shape, ``shape`` is one shard's (height,
-    width); otherwise the tensor's shape, seen as [prod(leading dims), width] and split over the grid."""
-    grid = core_grid if isinstance(core_grid, CoreRangeSet) else CoreRangeSet(
-        [CoreRange(CoreCoord(0, 0), CoreCoord(core_grid.x - 1, core_grid.y - 1))])
-    cores = grid.num_cores()
-    if use_height_and_width_as_shard_shape:
-        shard = (int(shape[-2]), int(shape[-1]))
+    """An L1 sharded MemoryConfig, computed as ttnn/core.py does (pure Python in the wheel; its plain
+    RuntimeErrors are kept word for word). With use_height_and_width_as_shard_shape, ``shape``'s last two dims
+    are one shard's (height, width), swapped for COL_MAJOR; otherwise the tensor is seen as
+    [prod(leading dims) * height, width] and must divide evenly over the grid: no rounding to tiles."""
+    if len(shape) < 2:
+        raise RuntimeError("Invalid input shape")
+    if not isinstance(core_grid, (CoreGrid, CoreRangeSet)):
+        raise RuntimeError("Invalid core_grid type")
+    if strategy not in _LAYOUTS:
+        raise RuntimeError("Invalid sharding strategy")
+    orientation = ShardOrientation.ROW_MAJOR if orientation is None else orientation
+    if orientation not in (ShardOrientation.ROW_MAJOR, ShardOrientation.COL_MAJOR):
+        raise RuntimeError("Invalid shard orientation")
+    if isinstance(core_grid, CoreRangeSet):
+        if not use_height_and_width_as_shard_shape:
+            raise RuntimeError("height and width must be shard shape with CoreRangeSet")
+        grid = core_grid
     else:
-        height, width = math.prod(int(d) for d in shape[:-1]), int(shape[-1])
+        grid = CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(core_grid.x - 1, core_grid.y - 1))])
+    *batch, height, width = (int(d) for d in shape)
+    if use_height_and_width_as_shard_shape:
+        shard = (height, width) if orientation == ShardOrientation.ROW_MAJOR else (width, height)
+    else:
+        total_height, cores = math.prod(batch) * height, core_grid.x * core_grid.y
         if strategy == ShardStrategy.HEIGHT:
-            shard = (_round_up(math.ceil(height / cores)), width)
+            _divides(total_height, cores)
+            shard = (total_height // cores, width)
         elif strategy == ShardStrategy.WIDTH:
-            shard = (height, _round_up(math.ceil(width / cores)))
+            _divides(width, cores)
+            shard = (total_height, width // cores)
         else:
-            if not isinstance(core_grid, CoreGrid):
-                raise RuntimeError("TT_FATAL: create_sharded_memory_config: BLOCK sharding needs a CoreGrid")
-            shard = (_round_up(math.ceil(height / core_grid.y)), _round_up(math.ceil(width / core_grid.x)))
-    layout = {ShardStrategy.HEIGHT: TensorMemoryLayout.HEIGHT_SHARDED, ShardStrategy.WIDTH: TensorMemoryLayout.WIDTH_SHARDED,
-              ShardStrategy.BLOCK: TensorMemoryLayout.BLOCK_SHARDED}[strategy]
-    spec = ShardSpec(grid, shard, orientation or ShardOrientation.ROW_MAJOR)
-    return MemoryConfig(layout, BufferType.L1, spec)
+            rows, cols = ((core_grid.y, core_grid.x) if orientation == ShardOrientation.ROW_MAJOR
+                          else (core_grid.x, core_grid.y))
+            _divides(total_height, rows)
+            _divides(width, cols)
+            shard = (total_height // rows, width // cols)
+    return MemoryConfig(_LAYOUTS[strategy], BufferType.L1, ShardSpec(grid, shard, orientation))
+
+
+def _divides(size: int, parts: int) -> None:
+    if size % parts:
+        raise RuntimeError("Invalid sharding core_grid")
 
 
 def check_fits(opname: str, padded_shape, memory_config: MemoryConfig) -> None:
@@ -101,10 +124,8 @@ def check_fits(opname: str, padded_shape, memory_config: MemoryConfig) -> None:
     (per device). Interleaved configs always fit."""
     if not memory_config.is_sharded():
         return
-    if not memory_config.in_l1():
-        raise RuntimeError(f"TT_FATAL: {opname}: sharding is only supported in L1, got {memory_config.buffer_type.name}")
     spec = memory_config.shard_spec
-    if spec is None:
+    if spec is None:  # checks/memory.py refuses it first, with tensor_layout.cpp's message
         raise RuntimeError(f"TT_FATAL: {opname}: a sharded memory config needs a shard spec "
                            "(use ttnn.create_sharded_memory_config)")
     height, width = math.prod(int(d) for d in padded_shape[:-1]), int(padded_shape[-1])

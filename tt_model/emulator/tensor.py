@@ -40,7 +40,7 @@ def padded_shape(shape, layout: Layout) -> Shape:
 class Tensor:
     def __init__(self, shards: list[torch.Tensor], dtype: DataType, layout: Layout, mesh=None,
                  storage: StorageType = StorageType.HOST, memory_config: MemoryConfig | None = None,
-                 placement: str = "host"):
+                 placement: str = "host", allocate: bool = True):
         self._shards = shards
         self._dtype = dtype
         self._layout = layout
@@ -50,6 +50,10 @@ class Tensor:
         self.placement = placement
         self._deallocated = False
         self._fidelity_cache: dict = {}
+        self._allocation = None
+        # a replayed trace allocates nothing on a device: its buffers are the ones the capture made
+        if allocate and storage == StorageType.DEVICE and mesh is not None and not mesh.replaying:
+            mesh.memory.allocate(self)  # refuses what does not fit; freed with the tensor (memory.py)
 
     # --- properties as on the real Tensor ---
     @property
@@ -104,24 +108,12 @@ class Tensor:
         return (f"ttnn.Tensor(shape={list(self.shape)}, dtype={self._dtype.name}, layout={self._layout.name}, "
                 f"storage={self._storage.name}, devices={len(self._shards)})")
 
-    # --- conversions (methods the real Tensor has) ---
-    def to(self, device, memory_config=None):
-        from .ops_core import to_device
-        return to_device(self, device, memory_config=memory_config)
-
-    def cpu(self, blocking: bool = True):
-        from .ops_core import from_device
-        return from_device(self)
-
-    def to_torch(self, mesh_composer=None):
-        from .ops_core import to_torch
-        return to_torch(self, mesh_composer=mesh_composer)
-
-    def reshape(self, *shape):
-        from .ops_data import reshape
-        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+    # The real Tensor's conversion methods (to, cpu, to_torch, reshape) are the ops of ops_core / ops_data,
+    # attached there: this module sits below the ops and imports none of them.
 
     def deallocate(self, force: bool = True):
+        if not self._deallocated and self._mesh is not None and self._storage == StorageType.DEVICE:
+            self._mesh.memory.release(self)
         self._deallocated = True
 
     # --- helpers for the emulator ---

@@ -19,7 +19,7 @@ import itertools
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from . import recorder
+from . import clock, recorder
 
 _IDS = itertools.count(1)
 
@@ -37,83 +37,85 @@ class _Trace:
     calls: list = field(default_factory=list)  # (op callable, args, kwargs, result, scope below base_scope)
     records: list = field(default_factory=list)  # (OpRecord as captured, scope below base_scope)
     complete: bool = False
+    bytes: int = 0                             # trace buffer size (memory.add_trace)
 
     def inner(self, scope: str) -> str:
         return scope[len(self.base_scope):].lstrip("/") if scope.startswith(self.base_scope) else scope
 
 
-_CAPTURE: dict[int, tuple[object, MeshTraceId]] = {}   # id(mesh) -> (mesh, trace id being captured)
-_REPLAYING: set[int] = set()
-
-
-def _traces(mesh) -> dict[int, _Trace]:
-    if getattr(mesh, "_traces", None) is None:
-        mesh._traces = {}
-    return mesh._traces
-
-
 def capturing(mesh) -> bool:
-    return id(mesh) in _CAPTURE
+    return mesh.capturing is not None
 
 
 def replaying(mesh) -> bool:
-    return id(mesh) in _REPLAYING
+    return mesh.replaying
+
+
+def _mesh_of(value):
+    mesh = getattr(value, "_mesh", None)
+    if mesh is None and isinstance(value, (list, tuple)):
+        mesh = next((getattr(v, "_mesh", None) for v in value if getattr(v, "_mesh", None) is not None), None)
+    return mesh
 
 
 def capture_call(op, args, kwargs, result) -> None:
     """Called by every exported op (``dispatch.wrap``) after it ran: keeps it for replay when its mesh captures."""
-    if not _CAPTURE:
-        return
     for value in itertools.chain(args, kwargs.values(), result if isinstance(result, (tuple, list)) else (result,)):
-        mesh = getattr(value, "_mesh", None)
-        if mesh is None and isinstance(value, (list, tuple)):
-            mesh = next((getattr(v, "_mesh", None) for v in value if getattr(v, "_mesh", None) is not None), None)
-        if mesh is not None and id(mesh) in _CAPTURE:
-            trace = _traces(mesh)[int(_CAPTURE[id(mesh)][1])]
+        mesh = _mesh_of(value)
+        if mesh is None:
+            continue
+        if mesh.capturing is not None:
+            trace = mesh.traces[int(mesh.capturing)]
             trace.calls.append((op, args, kwargs, result, trace.inner(recorder.current_scope())))
-            return
+        return
 
 
 def capture_record(mesh, record) -> None:
     """The record of an op captured (not executed) on ``mesh``: kept to price its replays."""
-    trace = _traces(mesh)[int(_CAPTURE[id(mesh)][1])]
+    trace = mesh.traces[int(mesh.capturing)]
     trace.records.append((record, trace.inner(record.scope)))
 
 
 def check_host_access(tensor_or_mesh, what: str) -> None:
     """Raises for a host read/write of a device tensor while its mesh captures a trace."""
     mesh = getattr(tensor_or_mesh, "_mesh", tensor_or_mesh)
-    if mesh is not None and id(mesh) in _CAPTURE:
+    if mesh is not None and getattr(mesh, "capturing", None) is not None:
         raise RuntimeError(f"TT_FATAL: {what} is not supported while a trace is being captured "
                            "(reads and writes synchronize with the host)")
 
 
 def begin_trace_capture(mesh_device, *, cq_id=None) -> MeshTraceId:
-    if id(mesh_device) in _CAPTURE:
+    if mesh_device.capturing is not None:
         raise RuntimeError("TT_FATAL: a trace is already being captured on this command queue")
     trace_id = MeshTraceId(next(_IDS))
-    _traces(mesh_device)[int(trace_id)] = _Trace(recorder.current_scope())
-    _CAPTURE[id(mesh_device)] = (mesh_device, trace_id)
+    mesh_device.traces[int(trace_id)] = _Trace(recorder.current_scope())
+    mesh_device.capturing = trace_id
     return trace_id
 
 
 def end_trace_capture(mesh_device, trace_id, *, cq_id=None) -> None:
-    captured = _CAPTURE.get(id(mesh_device))
-    if captured is None or int(captured[1]) != int(trace_id):
+    """Ends the capture and sizes its trace buffer: refused (and dropped) when the traces alive outgrow
+    ``trace_region_size``; with ``trace_region_size=0`` the buffer comes from ordinary DRAM (memory.py)."""
+    captured = mesh_device.capturing
+    if captured is None or int(captured) != int(trace_id):
         raise RuntimeError(f"TT_FATAL: trace {int(trace_id)} is not being captured on this device")
-    del _CAPTURE[id(mesh_device)]
-    if mesh_device.trace_region_size <= 0:
-        del _traces(mesh_device)[int(trace_id)]
-        raise RuntimeError("TT_FATAL: Creating trace buffers on device 0, but only 0 B is allocated for the trace "
-                           "region (open the mesh with trace_region_size=...)")
-    _traces(mesh_device)[int(trace_id)].complete = True
+    mesh_device.capturing = None
+    trace = mesh_device.traces[int(trace_id)]
+    programs = sum(1 for record, _ in trace.records if not record.host)
+    try:
+        trace.bytes = mesh_device.memory.add_trace(int(trace_id), programs)
+    except RuntimeError:
+        del mesh_device.traces[int(trace_id)]
+        raise
+    trace.complete = True
 
 
 def execute_trace(mesh_device, trace_id, *, cq_id=None, blocking=True) -> None:
-    trace = _traces(mesh_device).get(int(trace_id))
+    trace = mesh_device.traces.get(int(trace_id))
     if trace is None or not trace.complete:
         raise RuntimeError(f"TT_FATAL: trace {int(trace_id)} does not exist (released, or never captured)")
-    _REPLAYING.add(id(mesh_device))
+    mesh_device.memory.replayed()
+    mesh_device.replaying = True
     try:
         if mesh_device.shape_only:
             _replay_records(mesh_device, trace)  # no values to recompute: only the clock and the records move
@@ -123,24 +125,23 @@ def execute_trace(mesh_device, trace_id, *, cq_id=None, blocking=True) -> None:
             with recorder.scope(inner) if inner else nullcontext():
                 _adopt(result, op(*args, **kwargs))
     finally:
-        _REPLAYING.discard(id(mesh_device))
+        mesh_device.replaying = False
 
 
 def _replay_records(mesh, trace) -> None:
     from dataclasses import replace
 
-    from . import clock
-
     here = recorder.current_scope()
     for record, inner in trace.records:
         again = replace(record, scope="/".join(p for p in (here, inner) if p))
-        if clock.advance(mesh, again):
-            recorder.keep(again)
+        clock.advance(mesh, again)
+        recorder.keep(again)
 
 
 def release_trace(mesh_device, trace_id) -> None:
-    if _traces(mesh_device).pop(int(trace_id), None) is None:
+    if mesh_device.traces.pop(int(trace_id), None) is None:
         raise RuntimeError(f"TT_FATAL: trace {int(trace_id)} does not exist")
+    mesh_device.memory.drop_trace(int(trace_id))
 
 
 def is_trace_capture_active(device) -> bool:

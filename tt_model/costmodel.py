@@ -1,4 +1,4 @@
-"""The Wormhole cost model: a modelled DEVICE KERNEL DURATION for one op record (``tt_model.emulator.recorder.
+"""The Wormhole cost model: a modelled DEVICE KERNEL DURATION for one op record (``tt_model.emulator.records.
 OpRecord``, filled by the emulator or read from a profiler CSV), from what the op moves and computes.
 
     roofline = max(DRAM bytes / DRAM bandwidth,  FLOPs / (per-core peak at its fidelity x cores))

@@ -132,3 +132,11 @@ def test_tt_model_uses_only_real_names_and_keywords():
                 bad += [f"{path.name}: {module}.{chain[-1]}({kw.arg}=)" for kw in node.keywords
                         if kw.arg and kw.arg not in allowed]
     assert not bad, f"tt_model uses names/keywords absent from ttnn 0.81.1: {sorted(set(bad))}"
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "subtract", "mul", "multiply", "div", "divide"])
+def test_fast_and_approximate_mode_defaults_follow_the_wheel(ttnn, name):
+    match = re.search(r"fast_and_approximate_mode \(bool, optional\):.*?Defaults to `(\w+)`", API["ttnn"][name]["doc"],
+                      re.S)
+    documented = match.group(1).lower() == "true"
+    assert inspect.signature(getattr(ttnn, name)).parameters["fast_and_approximate_mode"].default is documented

@@ -518,6 +518,13 @@ def test_embedding_accepted(ttnn, device):
     assert torch.equal(back(ttnn, by_bf16), w[idx])
     tiled_w = ttnn.embedding(ids(ttnn, device, idx), dev(ttnn, device, w), layout=None, dtype=ttnn.float32)
     assert torch.equal(back(ttnn, tiled_w), w[idx])  # TILE weights: fused tilize, so the typecast is allowed
+    assert (tiled_w.layout, tiled_w.dtype) == (ttnn.TILE_LAYOUT, ttnn.float32)
+    # embedding.cpp: a ROW_MAJOR result keeps the weight's dtype (dtype is applied to TILE results only)
+    row_major = ttnn.embedding(ids(ttnn, device, idx), tw, layout=ttnn.ROW_MAJOR_LAYOUT, dtype=ttnn.float32)
+    assert (row_major.layout, row_major.dtype) == (ttnn.ROW_MAJOR_LAYOUT, ttnn.bfloat16)
+    # a bfloat8_b TILE table is converted to ROW_MAJOR bfloat16 first, so the device op takes it
+    bfp8 = ttnn.embedding(ids(ttnn, device, idx), dev(ttnn, device, w, ttnn.bfloat8_b), layout=ttnn.TILE_LAYOUT)
+    assert bfp8.dtype == ttnn.bfloat16 and bfp8.shape == (1, 32, 64)
 
 
 # ---------------------------------------------------------------- to_memory_config / shard_shape

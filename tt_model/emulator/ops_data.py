@@ -99,6 +99,7 @@ def embedding(input_tensor, weight, *, memory_config=None, output_tensor=None, p
     require_device("embedding", input_tensor, weight)
     reject("embedding", padding_idx=(padding_idx, None), embeddings_type=(embeddings_type, None))
     compute.embedding(input_tensor, weight, layout, dtype)
+    out_layout, out_dtype = compute.embedding_output(weight, layout, dtype)
     shards = per_device(lambda ids, w: w[ids.long()], input_tensor, weight)
-    return make_output(weight, shards, dtype=dtype or weight.dtype, layout=layout or Layout.ROW_MAJOR,
-                       memory_config=memory_config, name="embedding", inputs=(input_tensor, weight))
+    return make_output(weight, shards, dtype=out_dtype, layout=out_layout, memory_config=memory_config,
+                       name="embedding", inputs=(input_tensor, weight))

@@ -23,16 +23,19 @@ def _binary(name, fn, a, b, dtype=None, memory_config=None, activations=None, a_
                        inputs=[t for t in (a, b) if isinstance(t, Tensor)])
 
 
+# fast_and_approximate_mode: defaults as the 0.81.1 docstrings give them (True for add/sub, False for mul); it
+# selects SFPU approximations that an elementwise add/sub/mul of floats on the FPU does not use, so the result
+# is the same either way.
 def add(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None, activations=None,
         input_tensor_a_activations=None, input_tensor_b_activations=None,
-        fast_and_approximate_mode=False):
+        fast_and_approximate_mode=True):
     return _binary("add", torch.add, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
                    input_tensor_a_activations, input_tensor_b_activations)
 
 
 def sub(input_tensor_a, input_tensor_b, *, dtype=None, memory_config=None, output_tensor=None, activations=None,
         input_tensor_a_activations=None, input_tensor_b_activations=None,
-        fast_and_approximate_mode=False):
+        fast_and_approximate_mode=True):
     return _binary("sub", torch.sub, input_tensor_a, input_tensor_b, dtype, memory_config, activations,
                    input_tensor_a_activations, input_tensor_b_activations)
 

@@ -129,13 +129,22 @@ def softmax(input, dim: int) -> None:
 
 @checks("embedding", sources=(EMBEDDING, EMBEDDING_DEVICE))
 def embedding(input, weight, layout, dtype) -> None:
-    # embedding.cpp converts TILE weights to ROW_MAJOR and reshapes both to 4-D before the device op
+    """embedding.cpp converts a TILE weight to ROW_MAJOR (a block-float one becomes bfloat16) and reshapes both
+    to 4-D before the device op; it refuses a typecast only when neither a layout is asked for nor the weight
+    is TILE, and applies ``dtype`` only to a TILE result."""
     require(input.dtype in (DataType.UINT32, DataType.BFLOAT16), EMBEDDING_DEVICE, "Input must be UINT32 or BFLOAT16")
-    require(weight.dtype == DataType.BFLOAT16, EMBEDDING_DEVICE, "Weights tensor must have BFLOAT16 dtype")
+    converted = DataType.BFLOAT16 if weight.dtype in (DataType.BFLOAT8_B, DataType.BFLOAT4_B) else weight.dtype
+    require(converted == DataType.BFLOAT16, EMBEDDING_DEVICE, "Weights tensor must have BFLOAT16 dtype")
     require(not input.is_sharded(), EMBEDDING_DEVICE, "Embedding does not currently support sharded inputs")
     require(not weight.is_sharded(), EMBEDDING_DEVICE, "Embedding does not currently support sharded weights")
-    fused_tilize = (input.padded_shape[-1] % TILE_SIZE == 0 and weight.padded_shape[-1] % TILE_SIZE == 0
-                    and (layout == Layout.TILE or weight.layout == Layout.TILE))
-    if not fused_tilize and dtype is not None:
-        require(dtype == weight.dtype, EMBEDDING, "Can only typecast output embeddings when producing TILE_LAYOUT "
-                                                  "output")
+    aligned = input.padded_shape[-1] % TILE_SIZE == 0 and weight.padded_shape[-1] % TILE_SIZE == 0
+    if aligned and layout is None and weight.layout != Layout.TILE:
+        require(dtype is None or dtype == converted, EMBEDDING, "Can only typecast output embeddings when producing "
+                                                                "TILE_LAYOUT output")
+
+
+def embedding_output(weight, layout, dtype):
+    """(layout, dtype) of embedding.cpp's result: the asked layout, else the weight's; ``dtype`` on TILE only."""
+    out_layout = layout if layout is not None else weight.layout
+    converted = DataType.BFLOAT16 if weight.dtype in (DataType.BFLOAT8_B, DataType.BFLOAT4_B) else weight.dtype
+    return out_layout, (dtype or converted) if out_layout == Layout.TILE else converted

@@ -19,10 +19,10 @@ from tt_model.mesh import EP_AXIS, TP_AXIS
 ALPHA = 1.702
 # Tokens per dense expert pass. Dense experts hold every token for every local expert (repeat, gate, up, down):
 # a batch-32 x 128 prefill at once needs 1.5 GB of intermediates per chip on a 120B Galaxy, more than a chip's
-# DRAM banks have left (the emulator refuses it as the allocator does). tt-metal's gpt_oss prefills one user's
-# sequence at a time; 128 tokens per pass bounds the intermediates the same way. Rows are independent, so the
-# result is the same.
-TOKEN_CHUNK = 128
+# DRAM banks have left (the emulator refuses it as the allocator does). 512 tokens per pass (four 128-token users)
+# bound them to a quarter of that while keeping the op count of a long prefill small. Rows are independent, so
+# the result is the same.
+TOKEN_CHUNK = 512
 _GATE, _UP = slice(0, None, 2), slice(1, None, 2)  # columns of the interleaved gate_up_proj
 
 

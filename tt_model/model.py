@@ -19,7 +19,7 @@ from tt_model.rms_norm import RMSNorm
 from tt_model.rope import RotaryTables
 from tt_model.weights import DeviceWeights, cache_dir, unpad_shards
 
-LOGIT_CHUNK = 128  # tokens whose vocab-wide logits are computed (and read back) at once in a prefill
+LOGIT_CHUNK = 512  # tokens whose vocab-wide logits are computed (and read back) at once in a prefill
 
 
 def cache_length(tokens: int) -> int:

@@ -112,3 +112,18 @@ def test_bad_inputs(model_1x1, tiny_model_dir, tmp_path):
         load(tiny_model_dir, "3x3")
     with pytest.raises(UserError, match="is not a directory"):
         load(tmp_path / "missing")
+
+
+def test_chunked_prefill_equals_one_pass(model_1x1, monkeypatch):
+    """Experts and prefill logits in token chunks (what keeps a 120B batch-32 prefill inside a chip's DRAM) give
+    the very logits of one pass: rows are independent."""
+    import tt_model.experts
+    import tt_model.model
+
+    prompt = torch.randint(0, 1024, (2, 40), generator=torch.Generator().manual_seed(6))  # 80 tokens
+    whole = model_1x1.prefill(prompt, max_new_tokens=4)
+    monkeypatch.setattr(tt_model.experts, "TOKEN_CHUNK", 32)  # 80 tokens: passes of 32, 32, 16
+    monkeypatch.setattr(tt_model.model, "LOGIT_CHUNK", 32)
+    chunked = model_1x1.prefill(prompt, max_new_tokens=4)
+    assert chunked.shape == whole.shape == (2, 40, whole.shape[-1])
+    assert torch.equal(chunked, whole)

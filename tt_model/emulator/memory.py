@@ -160,7 +160,7 @@ class DeviceMemory:
                                    f"{self.mesh_label}, but only {self.trace_region_size}B is allocated for trace "
                                    "region.")
         else:  # dynamic: the trace buffer is an ordinary interleaved DRAM buffer
-            per_bank = _round(math.ceil(size / TRACE_PAGE / DRAM_BANKS) * TRACE_PAGE, DRAM_ALIGNMENT)
+            per_bank = _trace_per_bank(size)
             if self.dram_per_bank + per_bank > self.dram_bank_size:
                 _out_of_memory("DRAM", per_bank, DRAM_BANKS, self.dram_bank_size, self.dram_per_bank)
             self.dram_per_bank += per_bank
@@ -172,9 +172,14 @@ class DeviceMemory:
     def drop_trace(self, trace_id: int) -> None:
         size = self.traces.pop(trace_id, 0)
         if size and self.trace_region_size <= 0:
-            self.dram_per_bank -= _round(math.ceil(size / TRACE_PAGE / DRAM_BANKS) * TRACE_PAGE, DRAM_ALIGNMENT)
+            self.dram_per_bank -= _trace_per_bank(size)
         if not self.traces:
             self._warned = False  # tt-metal re-arms the warning once every trace is released
+
+
+def _trace_per_bank(size: int) -> int:
+    """A trace buffer in ordinary DRAM (trace_region_size=0): its pages dealt over the banks."""
+    return _round(math.ceil(size / TRACE_PAGE / DRAM_BANKS) * TRACE_PAGE, DRAM_ALIGNMENT)
 
 
 def _out_of_memory(kind: str, per_bank: int, banks: int, bank_size: int, used: int) -> None:

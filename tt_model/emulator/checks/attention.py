@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..dtypes import TILE_SIZE, BufferType, DataType, Layout, ShardOrientation, TensorMemoryLayout
-from . import OPS, checks, require
+from . import OPS, checks, dtype_name, require
 
 KV_CACHE = f"{OPS}/kv_cache/device/update_cache_device_operation.cpp"
 PAGED_UPDATE = f"{OPS}/experimental/paged_cache/device/update_cache/paged_update_cache_device_operation.cpp"
@@ -23,9 +23,6 @@ _SDPA_DTYPES = (DataType.BFLOAT16, DataType.BFLOAT8_B, DataType.BFLOAT4_B)
 WORKER_CORES = 64  # the 8x8 compute grid of a Wormhole chip
 
 
-def _dt(t) -> str:
-    return f"DataType::{t.dtype.name}"
-
 
 def _layout(mem) -> str:
     return f"TensorMemoryLayout::{mem.memory_layout.name}"
@@ -39,9 +36,9 @@ def _kv_common(cache, x) -> None:
     require(x.layout == Layout.TILE and cache.layout == Layout.TILE, f"{KV_CACHE}:33",
             "Inputs to update_cache must be tilized")
     require(x.dtype in _CACHE_DTYPES, f"{KV_CACHE}:38", f"Input tensor dtype must be FLOAT32, BFLOAT16, or BFLOAT8_B "
-                                                         f"but got {_dt(x)}")
+                                                         f"but got {dtype_name(x.dtype)}")
     require(cache.dtype in _CACHE_DTYPES, f"{KV_CACHE}:43", f"Cache tensor dtype must be FLOAT32, BFLOAT16, or "
-                                                             f"BFLOAT8_B but got {_dt(cache)}")
+                                                             f"BFLOAT8_B but got {dtype_name(cache.dtype)}")
     xp, cp = x.padded_shape, cache.padded_shape
     require(xp[-1] == cp[-1], f"{KV_CACHE}:49", f"Input tensor width ({xp[-1]}) must equal cache tensor width "
                                                  f"({cp[-1]})")
@@ -92,7 +89,7 @@ def paged_update_cache(cache, x, update_idxs, idxs_tensor, page_table, batch_off
     require(x.layout == Layout.TILE, f"{PAGED_UPDATE}:42", "Input tensor in non-fused update_cache must be tilized")
     require(cache.layout == Layout.TILE, f"{PAGED_UPDATE}:43", "Cache tensor in update_cache must be tilized")
     require(cache.dtype in (*_CACHE_DTYPES, DataType.BFLOAT4_B), f"{PAGED_UPDATE}:48",
-            f"Data type of cache tensor must be FLOAT32, BFLOAT16, BFLOAT8_B, or BFLOAT4_B and is {_dt(cache)}")
+            f"Data type of cache tensor must be FLOAT32, BFLOAT16, BFLOAT8_B, or BFLOAT4_B and is {dtype_name(cache.dtype)}")
     xp, cp = x.padded_shape, cache.padded_shape
     require(xp[0] == 1, f"{PAGED_UPDATE}:51", "Dim 0 of input tensor must be 1")
     require(cache.memory_config().memory_layout == TensorMemoryLayout.INTERLEAVED, f"{PAGED_UPDATE}:54",
@@ -168,9 +165,9 @@ def paged_update_cache(cache, x, update_idxs, idxs_tensor, page_table, batch_off
 def paged_fill_cache(cache, x, page_table, batch_idx: int) -> None:
     require(cache.dtype in (*_CACHE_DTYPES, DataType.BFLOAT4_B), f"{PAGED_FILL}:39",
             "Data type of cache tensor for paged_fill_cache must be FLOAT32, BFLOAT16, BFLOAT8_B, or BFLOAT4_B and "
-            f"is {_dt(cache)}")
+            f"is {dtype_name(cache.dtype)}")
     require(x.dtype == cache.dtype, f"{PAGED_FILL}:45",
-            f"Input tensor dtype ({_dt(x)}) must match cache tensor dtype ({_dt(cache)}) for paged_fill_cache; cast "
+            f"Input tensor dtype ({dtype_name(x.dtype)}) must match cache tensor dtype ({dtype_name(cache.dtype)}) for paged_fill_cache; cast "
             "prefill K/V to the cache dtype before filling the paged cache.")
     require(x.memory_config().memory_layout == TensorMemoryLayout.INTERLEAVED, f"{PAGED_FILL}:49",
             "Expect input_tensor to have memory layout INTERLEAVED")
@@ -198,7 +195,7 @@ def sdpa(q, k, v, attn_mask, is_causal: bool, sliding_window_size, attention_sin
     for t in (q, k, v):
         require(t.layout == Layout.TILE, f"{SDPA}:44", "Inputs to SDPA must be tilized")
         require(t.dtype in _SDPA_DTYPES, f"{SDPA}:49", f"Data type of input tensor must be BFLOAT16, BFLOAT8_B, or "
-                                                       f"BFLOAT4_B and is {_dt(t)}")
+                                                       f"BFLOAT4_B and is {dtype_name(t.dtype)}")
         require(not t.is_sharded(), f"{SDPA}:50", "Operands to SDPA need to be DRAM/L1 interleaved")
         require(t.shape[3] % TILE_SIZE == 0, f"{SDPA}:58", "Padding is not supported on the head_dim dimension")
     b, nqh, sq, dh = q.shape
@@ -248,7 +245,7 @@ def sdpa(q, k, v, attn_mask, is_causal: bool, sliding_window_size, attention_sin
 @checks("transformer.scaled_dot_product_attention_decode", sources=(SDPA_DECODE,))
 def sdpa_decode(q, k, v, attn_mask, is_causal: bool, cur_pos, cur_pos_tensor, attention_sink) -> None:
     for i, t in enumerate((q, k, v)):
-        require(t.dtype in _SDPA_DTYPES, f"{SDPA_DECODE}:46", f"Unsupported data type {_dt(t)}.")
+        require(t.dtype in _SDPA_DTYPES, f"{SDPA_DECODE}:46", f"Unsupported data type {dtype_name(t.dtype)}.")
         if i:
             require(t.layout == Layout.TILE, f"{SDPA_DECODE}:50", "Inputs to SDPA must be tilized except for Q")
             require(_in_dram(t), f"{SDPA_DECODE}:174", f"Input tensor {i} buffer type must be DRAM but got "
@@ -284,7 +281,7 @@ def sdpa_decode(q, k, v, attn_mask, is_causal: bool, cur_pos, cur_pos_tensor, at
                                                             f"heads, but got {k.shape[1]} and {v.shape[1]}")
     if k.shape[1] > 1 or q.shape[2] != k.shape[1]:  # grouped-query attention
         require(q.dtype == DataType.BFLOAT16, f"{SDPA_DECODE}:551", f"GQA expects BFLOAT16 input tensor, but got "
-                                                                    f"{_dt(q)}")
+                                                                    f"{dtype_name(q.dtype)}")
         require(q.shape[2] % k.shape[1] == 0, f"{SDPA_DECODE}:556",
                 f"GQA expects Q to have a multiple of K heads, but got {q.shape[2]} and {k.shape[1]}")
     if attention_sink is not None:
@@ -296,7 +293,7 @@ def sdpa_decode(q, k, v, attn_mask, is_causal: bool, cur_pos, cur_pos_tensor, at
         require(shape[1] == TILE_SIZE, f"{SDPA_DECODE}:572", f"Attention sink must be a single tile wide, but got "
                                                              f"{shape[1]}")
         require(s.dtype == DataType.BFLOAT16, f"{SDPA_DECODE}:576", f"Attention sink must by a BF16 tensor, but got "
-                                                                    f"{_dt(s)}")
+                                                                    f"{dtype_name(s.dtype)}")
         require(s.layout == Layout.TILE, f"{SDPA_DECODE}:580", f"Attention sink must be in TILE layout, but got "
                                                                f"Layout::{s.layout.name}")
         require(_in_dram(s), f"{SDPA_DECODE}:584", f"Attention sink must be in DRAM memory, but got "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..dtypes import TILE_SIZE, BufferType, DataType, Layout, TensorMemoryLayout
-from . import OPS, checks, require
+from . import OPS, checks, dtype_name, require
 
 MATMUL = f"{OPS}/matmul/matmul.cpp"
 MATMUL_DEVICE = f"{OPS}/matmul/device/matmul_device_operation.cpp"
@@ -77,16 +77,13 @@ def _padded_2d(t) -> list[int]:
     return [*dims[:-2], *(-(-d // TILE_SIZE) * TILE_SIZE for d in dims[-2:])]
 
 
-def _dtype(t) -> str:
-    return f"DataType::{t.dtype.name}"
-
 
 @checks("rms_norm", sources=(LAYERNORM_DEVICE,))
 def rms_norm(input, weight, bias, residual) -> None:
     require(input.layout == Layout.TILE, LAYERNORM_DEVICE, f"Input tensor must have TILE layout, got: "
                                                            f"Layout::{input.layout.name}")
     require(input.dtype in _NORM_DTYPES, LAYERNORM_DEVICE, f"Input tensor must be FLOAT32, BFLOAT16, or "
-                                                           f"BFLOAT8_B, got: {_dtype(input)}")
+                                                           f"BFLOAT8_B, got: {dtype_name(input.dtype)}")
     if residual is not None:
         require(residual.layout == Layout.TILE, LAYERNORM_DEVICE, f"Residual tensor must have TILE layout, got: "
                                                                   f"Layout::{residual.layout.name}")
@@ -110,7 +107,7 @@ def rms_norm(input, weight, bias, residual) -> None:
                     f"{list(t.padded_shape)}, TILE_WIDTH: {TILE_SIZE}, {what.lower()}.value().physical_volume(): "
                     f"{volume}, a.padded_shape(): {list(input.padded_shape)}")
             require(t.dtype in (DataType.FLOAT32, DataType.BFLOAT16), LAYERNORM_DEVICE,
-                    f"{what} tensor must be FLOAT32 or BFLOAT16, got: {_dtype(t)}")
+                    f"{what} tensor must be FLOAT32 or BFLOAT16, got: {dtype_name(t.dtype)}")
     if weight is not None and bias is not None:
         require(weight.layout == bias.layout, LAYERNORM_DEVICE, "Gamma and beta must have the same layout!")
     require(input.memory_config().memory_layout != TensorMemoryLayout.HEIGHT_SHARDED, LAYERNORM_DEVICE,
@@ -124,7 +121,7 @@ def softmax(input, dim: int) -> None:
         raise RuntimeError(f"TT_THROW @ {SOFTMAX}: Dimension out of range. Dim: {dim}")
     require(input.layout == Layout.TILE, SOFTMAX_DEVICE, "Inputs to softmax must be tilized")
     require(input.dtype in _NORM_DTYPES, SOFTMAX_DEVICE, f"Input tensor must be FLOAT32, BFLOAT16, or BFLOAT8_B, "
-                                                         f"got: {_dtype(input)}")
+                                                         f"got: {dtype_name(input.dtype)}")
 
 
 @checks("embedding", sources=(EMBEDDING, EMBEDDING_DEVICE))
@@ -133,7 +130,7 @@ def embedding(input, weight, layout, dtype) -> None:
     to 4-D before the device op; it refuses a typecast only when neither a layout is asked for nor the weight
     is TILE, and applies ``dtype`` only to a TILE result."""
     require(input.dtype in (DataType.UINT32, DataType.BFLOAT16), EMBEDDING_DEVICE, "Input must be UINT32 or BFLOAT16")
-    converted = DataType.BFLOAT16 if weight.dtype in (DataType.BFLOAT8_B, DataType.BFLOAT4_B) else weight.dtype
+    converted = _table_dtype(weight)
     require(converted == DataType.BFLOAT16, EMBEDDING_DEVICE, "Weights tensor must have BFLOAT16 dtype")
     require(not input.is_sharded(), EMBEDDING_DEVICE, "Embedding does not currently support sharded inputs")
     require(not weight.is_sharded(), EMBEDDING_DEVICE, "Embedding does not currently support sharded weights")
@@ -146,5 +143,10 @@ def embedding(input, weight, layout, dtype) -> None:
 def embedding_output(weight, layout, dtype):
     """(layout, dtype) of embedding.cpp's result: the asked layout, else the weight's; ``dtype`` on TILE only."""
     out_layout = layout if layout is not None else weight.layout
-    converted = DataType.BFLOAT16 if weight.dtype in (DataType.BFLOAT8_B, DataType.BFLOAT4_B) else weight.dtype
+    converted = _table_dtype(weight)
     return out_layout, (dtype or converted) if out_layout == Layout.TILE else converted
+
+
+def _table_dtype(weight):
+    """The table's dtype after embedding.cpp's to_layout(ROW_MAJOR): block floats come back as bfloat16."""
+    return DataType.BFLOAT16 if weight.dtype in (DataType.BFLOAT8_B, DataType.BFLOAT4_B) else weight.dtype
